@@ -1,0 +1,1 @@
+"""Test doubles for dependencies that cannot be installed here."""
