@@ -215,8 +215,7 @@ def from_importance_weights(log_rhos,
       backward_step,
       elems=(deltas, discounts * cs),
       initializer=tf.zeros_like(bootstrap_value),
-      reverse=True,
-      back_prop=False)
+      reverse=True)
   vs = vs_minus_v + values
 
   vs_t_plus_1 = tf.concat([vs[1:], bootstrap_value[None]], axis=0)

@@ -1,0 +1,95 @@
+"""Factories that turn a Config into the run's parts.
+
+  make_task_set(config) -> TaskSet
+  make_strategy(config) -> tf.distribute.Strategy
+  make_agent_factory(config, task_set) -> () -> ImpalaAgent
+  make_env_group_factory(config, task_set, thread, generation)
+      -> (restart_count) -> EnvGroup
+  actors_of_thread(config, thread) -> actor indices of one actor thread
+
+Kept apart from the loop so that other drivers (evaluation, benchmarks, the
+distributed runtime later) build the same parts the same way.
+"""
+
+import tensorflow as tf
+
+from impala_tf import networks
+from impala_tf.acting.env_group import EnvGroup
+from impala_tf.config import Config, ConfigError
+from impala_tf.envs import make_env
+from impala_tf.envs.tasks import TaskSet
+
+
+def env_options(config: Config, family: str):
+  if family == 'atari':
+    return dict(sticky_actions=config.sticky_actions,
+                full_action_space=config.full_action_space)
+  return {}
+
+
+def make_task_set(config: Config) -> TaskSet:
+  """The task set of --level_name, checked against the other flags."""
+  try:
+    from impala_tf import envs  # pylint: disable=g-import-not-at-top
+    words = [w.strip() for w in config.level_name.split(',')]
+    family = ('atari' if 'atari57' in words else 'dmlab' if 'dmlab30' in words
+              else envs.family_of(words[0]))
+    task_set = TaskSet.from_spec(config.level_name,
+                                 env_options(config, family))
+  except ValueError as e:
+    raise ConfigError('level_name', str(e)) from None
+  repeats = task_set.spec.frames_per_step
+  if config.num_action_repeats != repeats:
+    raise ConfigError(
+        'num_action_repeats',
+        f'{task_set.family} levels use a fixed action repeat of {repeats}, '
+        f'got {config.num_action_repeats}.')
+  return task_set
+
+
+def make_strategy(config: Config):
+  """Default strategy, or MirroredStrategy over GPUs (else logical CPUs)."""
+  if config.strategy == 'default':
+    return tf.distribute.get_strategy()
+  gpus = tf.config.list_logical_devices('GPU')
+  devices = gpus or tf.config.list_logical_devices('CPU')
+  if len(devices) < config.num_learner_devices:
+    raise ConfigError(
+        'num_learner_devices',
+        f'asked for {config.num_learner_devices} devices, found '
+        f'{len(devices)} ({", ".join(d.name for d in devices)}).')
+  names = [d.name for d in devices[:config.num_learner_devices]]
+  return tf.distribute.MirroredStrategy(names)
+
+
+def make_agent_factory(config: Config, task_set: TaskSet):
+  core = config.resolved_core(task_set.family)
+  return lambda: networks.build_agent(config.network, task_set.spec, core=core)
+
+
+def actors_of_thread(config: Config, thread: int):
+  return list(range(thread, config.num_actors, config.actor_threads))
+
+
+def make_env_group_factory(config: Config, task_set: TaskSet, thread: int,
+                           generation: int = 0, mode: str = 'train'):
+  """Environments of one actor thread: its actors grouped by level.
+
+  Seeds differ per thread, per environment restart and per run generation
+  (each resume is a new generation), so no two env instances replay.
+  """
+  by_level = {}
+  for actor in actors_of_thread(config, thread):
+    by_level.setdefault(task_set.level_for_actor(actor), []).append(actor)
+  options = env_options(config, task_set.family)
+
+  def make(restart_count):
+    members = []
+    for i, (level, actors) in enumerate(sorted(by_level.items())):
+      seed = hash((config.seed, thread, i, restart_count, generation)) % (2**31)
+      env = make_env(level, num_envs=len(actors), seed=seed, mode=mode,
+                     options=options)
+      members.append((task_set.task_id(level), env))
+    return EnvGroup(members)
+
+  return make

@@ -1,0 +1,100 @@
+"""StagingArea-style double buffering between the queue and the learner.
+
+A background thread takes unroll chunks from the TrajectoryQueue, assembles
+exactly ``batch_size`` unrolls (a chunk larger than needed is split and its
+rest kept for the next batch), turns them into tensors placed for the learner
+(one device, or split over the replicas of a MirroredStrategy) and parks the
+result in a one-slot buffer. So batch k + 1 is assembled and transferred while
+the learner runs step k.
+
+  StagingArea(queue, batch_size, place_fn, stop_event).get() -> placed batch
+"""
+
+import queue as queue_lib
+import threading
+import time
+import traceback
+
+from impala_tf import trajectory as trajectory_lib
+from impala_tf.trajectory_queue import QueueClosed, StallError
+
+
+class StagingArea:
+  """Prefetches one placed batch ahead of the learner."""
+
+  _POLL = 0.1
+
+  def __init__(self, source, batch_size, place_fn, stop_event,
+               stall_timeout=300.0, on_error=None):
+    self._source = source
+    self._batch_size = batch_size
+    self._place = place_fn
+    self._stop = stop_event
+    self._stall_timeout = stall_timeout
+    self._on_error = on_error
+    self._ready = queue_lib.Queue(maxsize=1)
+    self._leftover = None
+    self.wait_seconds = 0.0
+    self._thread = threading.Thread(target=self._run, name='staging',
+                                    daemon=True)
+
+  def start(self):
+    self._thread.start()
+    return self
+
+  def _assemble(self):
+    parts, have = [], 0
+    while have < self._batch_size:
+      chunk = self._leftover if self._leftover is not None else (
+          self._source.get())
+      self._leftover = None
+      size = trajectory_lib.batch_size_of(chunk)
+      need = self._batch_size - have
+      if size > need:
+        self._leftover = trajectory_lib.slice_batch(chunk, need, size)
+        chunk = trajectory_lib.slice_batch(chunk, 0, need)
+        size = need
+      parts.append(chunk)
+      have += size
+    return trajectory_lib.concat(parts)
+
+  def _run(self):
+    try:
+      while not self._stop.is_set():
+        batch = self._assemble()
+        placed = (batch, self._place(batch))
+        while True:
+          if self._stop.is_set():
+            return
+          try:
+            self._ready.put(placed, timeout=self._POLL)
+            break
+          except queue_lib.Full:
+            continue
+    except QueueClosed:
+      return
+    except Exception as e:  # pylint: disable=broad-except
+      if self._on_error is not None:
+        self._on_error(f'staging thread failed: {e!r}\n'
+                       f'{traceback.format_exc()}')
+      else:
+        raise
+
+  def get(self, interrupted=lambda: False):
+    """(numpy batch, placed batch) for the next learner step.
+
+    Raises QueueClosed when the run stops or ``interrupted()`` becomes true.
+    """
+    start = time.monotonic()
+    while True:
+      if self._stop.is_set() or interrupted():
+        raise QueueClosed()
+      try:
+        item = self._ready.get(timeout=self._POLL)
+        self.wait_seconds += time.monotonic() - start
+        return item
+      except queue_lib.Empty:
+        if time.monotonic() - start > self._stall_timeout:
+          raise StallError(
+              f'the learner waited {self._stall_timeout:.0f}s for a staged '
+              'batch: the actors or the staging thread stalled.') from None

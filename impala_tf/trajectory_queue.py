@@ -1,0 +1,74 @@
+"""The bounded queue between actors and the learner.
+
+Actors ``put`` batches of unrolls (numpy Trajectory objects); the staging
+thread ``get``s them. The capacity bounds memory (backpressure: a full queue
+makes actors wait). Every wait has a deadline: a wait longer than
+``stall_timeout`` raises StallError naming the side that stalled, and every
+wait gives up as soon as the run's stop event is set.
+"""
+
+import queue
+import threading
+import time
+
+
+class StallError(RuntimeError):
+  """A blocking wait exceeded its deadline."""
+
+
+class QueueClosed(Exception):
+  """The run is stopping; nothing more will come through."""
+
+
+class TrajectoryQueue:
+  """A bounded FIFO with stop-aware, time-limited put/get and wait statistics."""
+
+  _POLL = 0.1
+
+  def __init__(self, capacity, stop_event: threading.Event,
+               stall_timeout=300.0):
+    if capacity < 1:
+      raise ValueError(f'capacity must be >= 1, got {capacity}.')
+    self._queue = queue.Queue(maxsize=capacity)
+    self._stop = stop_event
+    self._stall_timeout = stall_timeout
+    self.capacity = capacity
+    self._lock = threading.Lock()
+    self.put_wait_seconds = 0.0  # Actors blocked on a full queue.
+    self.get_wait_seconds = 0.0  # Learner side blocked on an empty queue.
+
+  def size(self):
+    return self._queue.qsize()
+
+  def put(self, item):
+    start = time.monotonic()
+    while True:
+      if self._stop.is_set():
+        raise QueueClosed()
+      try:
+        self._queue.put(item, timeout=self._POLL)
+        break
+      except queue.Full:
+        if time.monotonic() - start > self._stall_timeout:
+          raise StallError(
+              f'actors waited {self._stall_timeout:.0f}s to enqueue an unroll:'
+              ' the learner is not consuming (stalled or too slow).') from None
+    with self._lock:
+      self.put_wait_seconds += time.monotonic() - start
+
+  def get(self):
+    start = time.monotonic()
+    while True:
+      if self._stop.is_set():
+        raise QueueClosed()
+      try:
+        item = self._queue.get(timeout=self._POLL)
+        break
+      except queue.Empty:
+        if time.monotonic() - start > self._stall_timeout:
+          raise StallError(
+              f'the learner waited {self._stall_timeout:.0f}s for unrolls: '
+              'the actors are not producing (stalled or crashed).') from None
+    with self._lock:
+      self.get_wait_seconds += time.monotonic() - start
+    return item
