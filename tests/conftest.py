@@ -13,3 +13,18 @@ NUM_LOGICAL_CPUS = 2
 _cpus = tf.config.list_physical_devices('CPU')
 tf.config.set_logical_device_configuration(
     _cpus[0], [tf.config.LogicalDeviceConfiguration()] * NUM_LOGICAL_CPUS)
+
+
+import pytest  # pylint: disable=g-import-not-at-top,g-bad-import-order
+
+
+@pytest.fixture(scope='session')
+def mirrored_strategy():
+  """One MirroredStrategy over the 2 logical CPUs for the whole session.
+
+  Several MirroredStrategy objects over the same devices in one process can
+  collide on collective-op keys, so tests share this one.
+  """
+  devices = [d.name for d in tf.config.list_logical_devices('CPU')]
+  assert len(devices) >= 2, 'expected 2 logical CPU devices'
+  return tf.distribute.MirroredStrategy(devices[:2])

@@ -259,6 +259,19 @@ def test_close_is_idempotent_and_closes_every_lab(fake_lab):
     env.reset()
 
 
+def test_factory_routes_dmlab_levels(fake_lab):
+  from impala_tf import envs  # pylint: disable=g-import-not-at-top
+  assert envs.family_of('rooms_watermaze') == 'dmlab'
+  assert envs.env_spec('rooms_watermaze') == dmlab.spec('rooms_watermaze')
+  env = envs.make_env('rooms_keys_doors_puzzle', num_envs=2, seed=1,
+                      mode='test')
+  assert isinstance(env, dmlab.DmLabEnv)
+  assert env.reset().observation.shape == (2, 72, 96, 3)
+  assert [lab.config['mixerSeed'] for lab in fake_lab.instances] == [
+      '1611489005'] * 2
+  env.close()
+
+
 # --------------------------------------------------------- missing DMLab / data
 
 

@@ -38,7 +38,7 @@ class ActorThread(threading.Thread):
     self._queue = out_queue
     self._stats = stats
     self._unroll_length = unroll_length
-    self._stop = stop_event
+    self._halt = stop_event
     self._max_env_restarts = max_env_restarts
     self._on_error = on_error
     self.env_restarts = 0
@@ -62,13 +62,13 @@ class ActorThread(threading.Thread):
   def _loop(self):
     env = self._make_envs(self.env_restarts)
     try:
-      while not self._stop.is_set():
+      while not self._halt.is_set():
         try:
           self._run_episodes(env)
         except QueueClosed:
           raise
         except Exception:  # pylint: disable=broad-except
-          if self._stop.is_set():
+          if self._halt.is_set():
             return
           self.env_restarts += 1
           print(f'[actor {self.index}] environment error, restarting '
@@ -132,7 +132,7 @@ class ActorThread(threading.Thread):
     self._record(buffers, 0, env_output, last_action, inferred)
     state_at_entry0 = state
     state = inferred[3]
-    while not self._stop.is_set():
+    while not self._halt.is_set():
       version = self._policy.version
       for t in range(1, self._unroll_length + 1):
         last_action = inferred[0]

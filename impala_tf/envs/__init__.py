@@ -41,7 +41,8 @@ def all_level_names():
 def family_of(level_name: str) -> str:
   """Returns the family that owns ``level_name``, or raises UnknownLevelError."""
   for family in _FAMILIES:
-    if level_name in _family_module(family).LEVELS:
+    module = _family_module(family)
+    if level_name in getattr(module, 'ACCEPTED_LEVELS', module.LEVELS):
       return family
   close = difflib.get_close_matches(level_name, all_level_names(), n=5,
                                     cutoff=0.5)

@@ -219,8 +219,7 @@ class TFAgentsEnv:
       ValueError: unsupported observation, action or reward spec, or bad
         arguments.
     """
-    tf_agents = import_tf_agents()
-    del tf_agents
+    import_tf_agents()
     py_environment = importlib.import_module(
         'tf_agents.environments.py_environment')
     array_spec = importlib.import_module('tf_agents.specs.array_spec')
@@ -275,8 +274,9 @@ class TFAgentsEnv:
     if name is None:
       named = py_env
       envs = getattr(py_env, 'envs', None)
-      if self._batched and isinstance(envs, collections.abc.Sequence) and envs:
-        named = envs[0]
+      if (self._batched and isinstance(envs, collections.abc.Sequence) and
+          envs and isinstance(envs[0], py_environment.PyEnvironment)):
+        named = envs[0]  # Not ParallelPyEnvironment's process handles.
       name = _snake_case(type(named).__name__)
     self.spec = EnvSpec(name=str(name), observation_shape=obs_shape,
                         num_actions=num_actions, has_instruction=False,

@@ -32,8 +32,20 @@ def _unavailable_reason():
 
 
 _REASON = _unavailable_reason()
+
 if _REASON is not None:
-  if os.environ.get('IMPALA_TF_REQUIRE_TF_AGENTS') == '1':
-    raise RuntimeError(
-        f'IMPALA_TF_REQUIRE_TF_AGENTS=1 but the tests cannot run: {_REASON}')
-  pytest.skip(_REASON, allow_module_level=True)
+
+  class _UnavailableModule(pytest.Module):
+    """Stands in for each test module here: reports it skipped, unimported."""
+
+    def collect(self):
+      if os.environ.get('IMPALA_TF_REQUIRE_TF_AGENTS') == '1':
+        raise RuntimeError(
+            f'IMPALA_TF_REQUIRE_TF_AGENTS=1 but the tests cannot run: '
+            f'{_REASON}')
+      pytest.skip(_REASON)
+
+  def pytest_pycollect_makemodule(module_path, parent):
+    # A skip raised while this conftest is imported would be a crash when the
+    # folder is named on the command line, so each module is skipped instead.
+    return _UnavailableModule.from_parent(parent, path=module_path)

@@ -1,0 +1,158 @@
+"""Graceful stop of a long run: turn SIGTERM/SIGINT into a stop request.
+
+The training loop polls ``stop.requested`` (or waits on ``stop.wait``),
+then checkpoints and exits cleanly. Other parts of the program can ask for
+the same clean stop with ``stop.request(reason)`` (NaN loss, an actor thread
+that died, ...). A second Ctrl-C while stopping restores the previous SIGINT
+handler and raises KeyboardInterrupt, so a run stuck while stopping can still
+be interrupted::
+
+  with StopSignal() as stop:
+    while not stop.requested:
+      train_step()
+    manager.save(step, trackables, extra)
+"""
+
+import io
+import os
+import signal
+import sys
+import threading
+
+_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def _announce(message):
+  """Writes one line to stderr, safely from inside a signal handler."""
+  line = message + '\n'
+  try:
+    os.write(sys.stderr.fileno(), line.encode('utf-8', 'replace'))
+    return
+  except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
+    pass
+  try:
+    print(message, file=sys.stderr, flush=True)
+  except (RuntimeError, OSError, ValueError, AttributeError):
+    pass  # e.g. re-entrant write to a buffered stream: drop the message.
+
+
+class StopSignal:
+  """A thread-safe stop flag that SIGTERM and SIGINT can set.
+
+  Works like a ``threading.Event`` (``is_set``/``wait``) but is set from
+  signal handlers safely: it is built on a re-entrant lock, so a handler
+  that runs while the main thread is inside ``wait`` cannot deadlock.
+
+  Args:
+    signals: the signals to handle (default SIGTERM and SIGINT).
+  """
+
+  def __init__(self, signals=_SIGNALS):
+    self._signals = tuple(signals)
+    self._cond = threading.Condition(threading.RLock())
+    self._requested = False
+    self._reason = None
+    self._signals_received = 0
+    self._previous = None  # {signum: handler} while installed.
+
+  # ------------------------------------------------------------- the flag
+
+  @property
+  def requested(self):
+    """True once a stop was requested (by a signal or ``request``)."""
+    return self._requested
+
+  def is_set(self):
+    """Same as ``requested`` (``threading.Event`` compatible)."""
+    return self._requested
+
+  @property
+  def reason(self):
+    """Why the stop was first requested, or None."""
+    return self._reason
+
+  def request(self, reason):
+    """Requests a stop; the first reason is kept. True on the first call."""
+    with self._cond:
+      first = not self._requested
+      if first:
+        self._reason = str(reason)
+        self._requested = True
+      self._cond.notify_all()
+      return first
+
+  def wait(self, timeout=None):
+    """Blocks until a stop is requested or ``timeout`` seconds pass.
+
+    Returns ``requested``.
+    """
+    with self._cond:
+      return self._cond.wait_for(lambda: self._requested, timeout)
+
+  # ------------------------------------------------------------- handlers
+
+  @property
+  def installed(self):
+    return self._previous is not None
+
+  def install(self):
+    """Installs the handlers (main thread only). Idempotent; returns self."""
+    self._require_main_thread('install')
+    if self._previous is not None:
+      return self
+    previous = {}
+    try:
+      for signum in self._signals:
+        previous[signum] = signal.getsignal(signum)
+        signal.signal(signum, self._handle)
+    except BaseException:
+      for signum, handler in previous.items():
+        signal.signal(signum, _restorable(handler))
+      raise
+    self._previous = previous
+    return self
+
+  def uninstall(self):
+    """Restores the handlers that were in place before ``install``."""
+    self._require_main_thread('uninstall')
+    if self._previous is None:
+      return
+    previous, self._previous = self._previous, None
+    for signum, handler in previous.items():
+      signal.signal(signum, _restorable(handler))
+
+  def __enter__(self):
+    return self.install()
+
+  def __exit__(self, *exc_info):
+    self.uninstall()
+    return False
+
+  def _handle(self, signum, frame):
+    del frame
+    name = signal.Signals(signum).name
+    self._signals_received += 1
+    if self._signals_received > 1:
+      if signum == signal.SIGINT:
+        # Second interrupt: give Ctrl-C back its usual meaning and raise.
+        previous = (self._previous or {}).get(signal.SIGINT)
+        signal.signal(signal.SIGINT, _restorable(previous))
+        _announce('impala_tf: second SIGINT, interrupting now.')
+        raise KeyboardInterrupt
+      return  # A repeated SIGTERM: the stop is already under way.
+    self.request(f'received {name}')
+    _announce(f'impala_tf: received {name}; the run will checkpoint and '
+              f'exit (Ctrl-C again to interrupt immediately).')
+
+  @staticmethod
+  def _require_main_thread(what):
+    if threading.current_thread() is not threading.main_thread():
+      raise RuntimeError(
+          f'StopSignal.{what}() must be called from the main thread (Python '
+          f'delivers signals only there), not from thread '
+          f'{threading.current_thread().name!r}.')
+
+
+def _restorable(handler):
+  """signal.getsignal() gives None for handlers not set from Python."""
+  return signal.SIG_DFL if handler is None else handler
