@@ -23,6 +23,12 @@ EXTRAS = {
     'test': ['pytest==9.2.0'],
     # NVIDIA's CUDA 12 libraries for the same TensorFlow build.
     'cuda': ['tensorflow[and-cuda]==2.21.0'],
+    # Interop with tf_agents PyEnvironments (impala_tf.envs.tf_agents_adapter).
+    # tf-agents 0.19.0 itself pins typing-extensions==4.5.0, which the core
+    # stack cannot use, so .ci/tf_agents.sh installs it with --no-deps into a
+    # separate virtualenv; these are the rest of its needs.
+    'tf-agents': ['tf-keras==2.21.0', 'tensorflow-probability==0.23.0',
+                  'gin-config==0.5.0', 'gym==0.23.0', 'pillow==13.0.0'],
 }
 
 setuptools.setup(

@@ -1,6 +1,6 @@
 """Python path: one gymnasium ALE env (frameskip=1) per copy, stepped in a loop.
 
-    PythonAtariEnv(name, num_envs, seed, config)   (a BatchedEnv)
+    PythonAtariEnv(name, num_envs, seed, config, spec)   (a BatchedEnv)
       reset()        -> EnvOutput, observation [B, 84, 84, 4] uint8
       step([B] int)  -> EnvOutput (same-step auto-reset, see spec.py)
 
@@ -18,7 +18,8 @@ observations, rewards and flags for the same seeds and actions):
 * step: the action is repeated 4 frames; each frame adds its reward, checks
   game over, the frame cap and the lives; frames 3 and 4 are kept, their
   pixel-wise max is resized to 84x84 with cv2 INTER_AREA and pushed on the
-  stack (newest last). The repeat stops early only when the game ends;
+  stack (newest last). The repeat stops early only when the game ends
+  (game over or frame cap);
 * life loss (lives went down and are still > 0) makes ``done`` in train mode
   but never resets the emulator.
 """

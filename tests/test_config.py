@@ -1,0 +1,47 @@
+"""Config validation: every bad value names its flag."""
+
+import pytest
+
+from impala_tf.config import Config, ConfigError
+
+
+@pytest.mark.parametrize('changes,flag', [
+    (dict(batch_size=0), 'batch_size'),
+    (dict(unroll_length=-1), 'unroll_length'),
+    (dict(network='resnet'), 'network'),
+    (dict(core='gru'), 'core'),
+    (dict(reward_clipping='tanh'), 'reward_clipping'),
+    (dict(correction='retrace'), 'correction'),
+    (dict(discounting=1.5), 'discounting'),
+    (dict(vtrace_lambda=-0.1), 'vtrace_lambda'),
+    (dict(epsilon=0.0), 'epsilon'),
+    (dict(decay=1.0), 'decay'),
+    (dict(entropy_cost=-1.0), 'entropy_cost'),
+    (dict(sticky_actions=1.0), 'sticky_actions'),
+    (dict(num_actors=2, actor_threads=3), 'actor_threads'),
+    (dict(num_learner_devices=2), 'num_learner_devices'),
+    (dict(strategy='mirrored', num_learner_devices=3), 'batch_size'),
+    (dict(total_environment_frames=0), 'total_environment_frames'),
+    (dict(logdir=''), 'logdir'),
+])
+def test_bad_values_name_the_flag(changes, flag):
+  with pytest.raises(ConfigError) as info:
+    Config(**changes).validate()
+  assert info.value.flag == flag
+  assert str(info.value).startswith(f'--{flag}: ')
+
+
+def test_defaults_are_the_paper_atari_settings():
+  config = Config().validate()
+  assert (config.unroll_length, config.batch_size) == (20, 32)
+  assert (config.entropy_cost, config.learning_rate) == (0.01, 0.0006)
+  assert (config.epsilon, config.max_grad_norm) == (0.01, 40.0)
+  assert config.discounting == 0.99 and config.baseline_cost == 0.5
+  assert config.frames_per_update == 32 * 20 * 4
+
+
+def test_round_trip_through_a_dict():
+  config = Config(level_name='catch', batch_size=8)
+  assert Config.from_dict(config.to_dict()) == config
+  with pytest.raises(ConfigError, match='--batchsize'):
+    Config.from_dict({'batchsize': 3})

@@ -1,0 +1,154 @@
+"""The training binary end to end: bad flags, SIGTERM + exact resume, NaN stop.
+
+These start real `python -m impala_tf.train` processes on Catch and read the
+real checkpoints they write.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from impala_tf import optimizer as optimizer_lib
+from impala_tf import training_loop
+from impala_tf.config import Config
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CATCH_FLAGS = ['--flagfile=' + os.path.join(REPO, 'paper_configs/catch.cfg'),
+               '--num_actors=4', '--batch_size=4', '--unroll_length=10',
+               '--progress_secs=1', '--summary_secs=1']
+
+
+def _train_cmd(*args):
+  return [sys.executable, '-m', 'impala_tf.train', *CATCH_FLAGS, *args]
+
+
+def _run(args, timeout=120):
+  return subprocess.run(_train_cmd(*args), cwd=REPO, capture_output=True,
+                        text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize('flag_args,needle', [
+    (['--batch_size=0'], '--batch_size: must be > 0'),
+    (['--level_name=pongg'], "Closest valid names: pong"),
+    (['--network=resnet'], "--network: must be one of ['shallow', 'deep']"),
+    (['--num_action_repeats=4'], '--num_action_repeats: catch levels use a '
+     'fixed action repeat of 1'),
+    (['--reward_clipping=tanh'], '--reward_clipping: must be one of'),
+    (['--num_actors=1', '--actor_threads=2'], '--actor_threads:'),
+])
+def test_bad_flags_fail_before_starting_with_the_flag_named(tmp_path,
+                                                            flag_args, needle):
+  result = _run([f'--logdir={tmp_path}', *flag_args], timeout=60)
+  assert result.returncode != 0
+  assert needle in result.stderr, result.stderr[-2000:]
+  assert 'Traceback' not in result.stderr
+  assert not os.path.exists(tmp_path / 'checkpoints')
+
+
+def _read_checkpoint(path):
+  reader = tf.train.load_checkpoint(os.path.join(path, 'variables'))
+  get = lambda name: reader.get_tensor(name + '/.ATTRIBUTES/VARIABLE_VALUE')
+  names = [n for n, _ in tf.train.list_variables(
+      os.path.join(path, 'variables'))]
+  slots = sorted(n.split('/.ATTRIBUTES')[0] for n in names
+                 if n.startswith('optimizer/_ms/'))
+  with open(os.path.join(path, 'extra.json')) as f:
+    extra = json.load(f)
+  return dict(
+      num_frames=int(get('num_frames')), num_updates=int(get('num_updates')),
+      rng=[get(f'actor_rng_{i}/_state_var') for i in range(2)],
+      ms={s: get(s) for s in slots}, extra=extra)
+
+
+def test_sigterm_checkpoints_and_the_rerun_resumes_exactly(tmp_path):
+  logdir = str(tmp_path / 'run')
+  proc = subprocess.Popen(
+      _train_cmd(f'--logdir={logdir}', '--total_environment_frames=10000000',
+                 '--checkpoint_secs=1000'),
+      cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+  try:
+    deadline = time.monotonic() + 120
+    progress_lines = 0
+    for line in proc.stdout:
+      if ' fps ' in line:
+        progress_lines += 1
+        if progress_lines == 3:  # Several updates and episodes done.
+          break
+      assert time.monotonic() < deadline, 'no progress output'
+    proc.send_signal(signal.SIGTERM)
+    rest, _ = proc.communicate(timeout=60)
+  finally:
+    if proc.poll() is None:
+      proc.kill()
+      proc.wait()
+  assert proc.returncode == 0, rest[-3000:]
+  assert 'Stopped: stop requested' in rest
+  latest = open(os.path.join(logdir, 'checkpoints', 'LATEST')).read().strip()
+  saved = _read_checkpoint(os.path.join(logdir, 'checkpoints', latest))
+  assert saved['num_updates'] > 0
+  assert saved['num_frames'] == saved['num_updates'] * 4 * 10 * 1
+  assert sum(saved['extra']['episodes']['counts']) > 0 if isinstance(
+      saved['extra']['episodes'].get('counts'), list) else True
+  assert any(np.any(v != 1.0) for v in saved['ms'].values())  # Slots moved.
+
+  # A new run on the same logdir restores every piece of that state.
+  config = Config.from_dict(saved['extra']['config'])
+  run = training_loop._Run(config)  # pylint: disable=protected-access
+  assert int(run.learner.num_frames) == saved['num_frames']
+  assert int(run.learner.num_updates) == saved['num_updates']
+  for i, policy in enumerate(run.policies):
+    np.testing.assert_array_equal(policy.generator.state.numpy(),
+                                  saved['rng'][i])
+  for name, value in saved['ms'].items():
+    index = int(name.split('/')[-1])
+    np.testing.assert_array_equal(
+        run.learner.optimizer.slots['rms'][index].numpy(), value)
+  assert run.episodes.state_dict() == saved['extra']['episodes']
+  expected_lr = 0.002 * (1 - saved['num_frames'] / 10_000_000)
+  assert float(optimizer_lib.linear_learning_rate(
+      config.learning_rate, run.learner.num_frames,
+      config.total_environment_frames)) == pytest.approx(expected_lr)
+
+  # And the binary, run again, continues from that frame count.
+  result = _run([f'--logdir={logdir}', '--total_environment_frames=10000000',
+                 '--max_updates=2'])
+  assert result.returncode == 0, result.stderr[-3000:]
+  out = result.stdout + result.stderr
+  assert f'at {saved["num_frames"]:,} frames' in out
+  assert f'Stopped: max_updates at {saved["num_frames"] + 2 * 40:,} frames' in (
+      out)
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(
+    tmp_path, monkeypatch):
+  config = Config(level_name='catch', num_action_repeats=1, num_actors=2,
+                  actor_threads=1, batch_size=2, unroll_length=5,
+                  total_environment_frames=100_000, logdir=str(tmp_path),
+                  progress_secs=100, summary_secs=100)
+  first = training_loop.train(config, max_updates=3,
+                              install_signal_handlers=False)
+  assert first.num_updates == 3 and first.checkpoint.endswith('00003')
+
+  real_step = training_loop.Learner.step
+  calls = []
+
+  def poisoned_step(self, batch):
+    stats = real_step(self, batch)
+    calls.append(1)
+    if len(calls) == 2:
+      stats['total'] = float('nan')
+    return stats
+
+  monkeypatch.setattr(training_loop.Learner, 'step', poisoned_step)
+  with pytest.raises(training_loop.TrainingError,
+                     match='Non-finite loss at update 5'):
+    training_loop.train(config, install_signal_handlers=False)
+  latest = open(tmp_path / 'checkpoints' / 'LATEST').read().strip()
+  assert latest.endswith('00003')
