@@ -152,13 +152,35 @@ class _Run:
             flush=True)
 
 
+def _rss_megabytes():
+  """Resident set size of this process now (Linux), else NaN."""
+  try:
+    with open('/proc/self/statm') as f:
+      pages = int(f.read().split()[1])
+    return pages * os.sysconf('SC_PAGE_SIZE') / 2**20
+  except (OSError, ValueError, IndexError):
+    return float('nan')
+
+
 def _finite(stats):
   return all(math.isfinite(v) for v in stats.values())
 
 
 def train(config: Config, max_updates: Optional[int] = None,
-          strategy=None, install_signal_handlers=True) -> RunResult:
-  """Trains until total_environment_frames (or max_updates, or a stop)."""
+          strategy=None, install_signal_handlers=True,
+          max_seconds: Optional[float] = None,
+          on_update=None) -> RunResult:
+  """Trains until total_environment_frames (or max_updates, or a stop).
+
+  Args:
+    config: the run's Config.
+    max_updates: stop after this many updates in this call.
+    strategy: a tf.distribute strategy (default: from config).
+    install_signal_handlers: SIGTERM/SIGINT checkpoint and stop (main thread).
+    max_seconds: stop after this much wall time in the learner loop.
+    on_update: optional callback(frames, stats) after every update (used by
+      the throughput benchmark).
+  """
   run = _Run(config, strategy)
   learner = run.learner
   writer = metrics.MetricsWriter(config.logdir)
@@ -173,6 +195,7 @@ def train(config: Config, max_updates: Optional[int] = None,
   last_summary = 0.0
   good_to_save = True
   updates_this_run = 0
+  loop_start = time.monotonic()
   frames_at_summary = int(learner.num_frames)
   time_at_summary = time.monotonic()
   try:
@@ -181,6 +204,10 @@ def train(config: Config, max_updates: Optional[int] = None,
         break
       if max_updates is not None and updates_this_run >= max_updates:
         stopped_because = 'max_updates'
+        break
+      if max_seconds is not None and time.monotonic() - loop_start > (
+          max_seconds):
+        stopped_because = 'max_seconds'
         break
       if stop.requested:
         stopped_because = f'stop requested ({stop.reason})'
@@ -204,6 +231,8 @@ def train(config: Config, max_updates: Optional[int] = None,
             f'{run.checkpoints.latest()}')
       run.store.publish(version_before + 1)
       frames = int(learner.num_frames)
+      if on_update is not None:
+        on_update(frames, stats)
       lag = version_before - batch.policy_version
       for task_name, episode_return, length in run.episodes.drain_new():
         writer.scalars(frames, {f'episode_return/{task_name}': episode_return,
@@ -230,6 +259,7 @@ def train(config: Config, max_updates: Optional[int] = None,
             'queue/learner_wait_seconds': run.staging.wait_seconds,
             'throughput/frames_per_second': fps,
             'actors/env_restarts': run.env_restarts(),
+            'system/rss_megabytes': _rss_megabytes(),
         })
         writer.scalars(frames, scalars)
         last_summary = now
