@@ -1,6 +1,6 @@
 """Factories that turn a Config into the run's parts.
 
-  make_task_set(config) -> TaskSet
+  make_task_set(config, env_factory=None) -> TaskSet (or CustomTask)
   make_strategy(config) -> tf.distribute.Strategy
   make_agent_factory(config, task_set) -> () -> ImpalaAgent
   make_env_group_factory(config, task_set, thread, generation)
@@ -27,8 +27,41 @@ def env_options(config: Config, family: str):
   return {}
 
 
-def make_task_set(config: Config) -> TaskSet:
+class CustomTask:
+  """A one-level task set around a user-supplied environment factory.
+
+  ``env_factory(num_envs, seed) -> BatchedEnv`` lets any environment that
+  implements impala_tf.envs.spec (e.g. a tf_agents PyEnvironment through
+  impala_tf.envs.tf_agents_adapter) be trained; ``--level_name`` is then only
+  a label.
+  """
+
+  family = 'custom'
+
+  def __init__(self, env_factory):
+    probe = env_factory(1, 0)
+    try:
+      self.spec = probe.spec
+    finally:
+      probe.close()
+    self.levels = (self.spec.name,)
+    self.env_factory = env_factory
+
+  def level_for_actor(self, actor_index):
+    del actor_index
+    return self.spec.name
+
+  def task_id(self, level):
+    del level
+    return 0
+
+
+def make_task_set(config: Config, env_factory=None):
   """The task set of --level_name, checked against the other flags."""
+  if env_factory is not None:
+    task_set = CustomTask(env_factory)
+    _check_action_repeats(config, task_set)
+    return task_set
   try:
     from impala_tf import envs  # pylint: disable=g-import-not-at-top
     words = [w.strip() for w in config.level_name.split(',')]
@@ -38,13 +71,17 @@ def make_task_set(config: Config) -> TaskSet:
                                  env_options(config, family))
   except ValueError as e:
     raise ConfigError('level_name', str(e)) from None
+  _check_action_repeats(config, task_set)
+  return task_set
+
+
+def _check_action_repeats(config, task_set):
   repeats = task_set.spec.frames_per_step
   if config.num_action_repeats != repeats:
     raise ConfigError(
         'num_action_repeats',
         f'{task_set.family} levels use a fixed action repeat of {repeats}, '
         f'got {config.num_action_repeats}.')
-  return task_set
 
 
 def make_strategy(config: Config):
@@ -87,8 +124,11 @@ def make_env_group_factory(config: Config, task_set: TaskSet, thread: int,
     members = []
     for i, (level, actors) in enumerate(sorted(by_level.items())):
       seed = hash((config.seed, thread, i, restart_count, generation)) % (2**31)
-      env = make_env(level, num_envs=len(actors), seed=seed, mode=mode,
-                     options=options)
+      if isinstance(task_set, CustomTask):
+        env = task_set.env_factory(len(actors), seed)
+      else:
+        env = make_env(level, num_envs=len(actors), seed=seed, mode=mode,
+                       options=options)
       members.append((task_set.task_id(level), env))
     return EnvGroup(members)
 

@@ -63,9 +63,9 @@ def _save_config(config: Config):
 class _Run:
   """Holds the parts of one run; ``loop`` is the learner's main loop."""
 
-  def __init__(self, config: Config, strategy=None):
+  def __init__(self, config: Config, strategy=None, env_factory=None):
     self.config = config.validate()
-    self.task_set = builder.make_task_set(config)
+    self.task_set = builder.make_task_set(config, env_factory)
     _save_config(config)
     self.strategy = strategy or builder.make_strategy(config)
     agent_factory = builder.make_agent_factory(config, self.task_set)
@@ -169,7 +169,7 @@ def _finite(stats):
 def train(config: Config, max_updates: Optional[int] = None,
           strategy=None, install_signal_handlers=True,
           max_seconds: Optional[float] = None,
-          on_update=None) -> RunResult:
+          on_update=None, env_factory=None) -> RunResult:
   """Trains until total_environment_frames (or max_updates, or a stop).
 
   Args:
@@ -180,8 +180,10 @@ def train(config: Config, max_updates: Optional[int] = None,
     max_seconds: stop after this much wall time in the learner loop.
     on_update: optional callback(frames, stats) after every update (used by
       the throughput benchmark).
+    env_factory: optional (num_envs, seed) -> BatchedEnv for an environment
+      that is not a named level (see builder.CustomTask).
   """
-  run = _Run(config, strategy)
+  run = _Run(config, strategy, env_factory)
   learner = run.learner
   writer = metrics.MetricsWriter(config.logdir)
   progress = metrics.ProgressLine(config.total_environment_frames,

@@ -82,3 +82,22 @@ def test_an_atari_game_trains_end_to_end(tmp_path):
                             'loss/total')
   values = np.concatenate([v for _, v in losses.values()])
   assert len(values) == 5  # One summary per update; NaN would stop the run.
+
+
+def test_a_custom_environment_factory_trains(tmp_path):
+  """Any BatchedEnv can be trained through env_factory (SEED-style)."""
+  from impala_tf.envs import make_env  # pylint: disable=g-import-not-at-top
+  made = []
+
+  def env_factory(num_envs, seed):
+    made.append((num_envs, seed))
+    return make_env('catch', num_envs=num_envs, seed=seed)
+
+  config = Config(level_name='my_env', num_action_repeats=1, num_actors=2,
+                  actor_threads=1, batch_size=2, unroll_length=5,
+                  logdir=str(tmp_path), progress_secs=100)
+  result = training_loop.train(config, max_updates=2,
+                               install_signal_handlers=False,
+                               env_factory=env_factory)
+  assert result.num_updates == 2
+  assert made[0] == (1, 0) and made[1][0] == 2  # Spec probe, then the actors.

@@ -586,3 +586,25 @@ def test_observations_feed_the_impala_network(network):
     out = env.step(action)
     num_done += out.done.sum()
   assert num_done >= 2
+
+
+def test_impala_trains_a_tf_agents_environment(tmp_path):
+  """The whole runtime (actors, queue, learner, checkpoint) on a tf_agents env."""
+  from impala_tf import training_loop  # pylint: disable=g-import-not-at-top
+  from impala_tf.config import Config  # pylint: disable=g-import-not-at-top
+
+  def env_factory(num_envs, seed):
+    envs = [PixelCatch(seed=seed + i, height=24, width=24)
+            for i in range(num_envs)]
+    return TFAgentsEnv(batched_py_environment.BatchedPyEnvironment(envs),
+                       name='pixel_catch')
+
+  config = Config(level_name='pixel_catch', num_action_repeats=1,
+                  num_actors=2, actor_threads=1, batch_size=2,
+                  unroll_length=5, logdir=str(tmp_path), progress_secs=100)
+  result = training_loop.train(config, max_updates=3,
+                               install_signal_handlers=False,
+                               env_factory=env_factory)
+  assert result.num_updates == 3
+  assert result.num_frames == 3 * 2 * 5
+  assert result.checkpoint and os.path.isdir(result.checkpoint)
