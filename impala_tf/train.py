@@ -34,8 +34,15 @@ def main(argv):
   print(f'Training {config.level_name} ({config.network} network) for '
         f'{config.total_environment_frames:,} frames; logdir {config.logdir}',
         flush=True)
+  from impala_tf import checkpointing  # pylint: disable=g-import-not-at-top
+  from impala_tf.envs import EnvSetupError  # pylint: disable=g-import-not-at-top
   try:
     training_loop.train(config, max_updates=FLAGS.max_updates)
+  except (config_lib.ConfigError, EnvSetupError) as e:
+    sys.exit(f'impala_tf.train: error: {e}')
+  except checkpointing.CheckpointMismatchError as e:
+    sys.exit(f'impala_tf.train: error: --logdir {config.logdir} holds a '
+             f'checkpoint of a different model; use a new --logdir. ({e})')
   except training_loop.TrainingError as e:
     sys.exit(f'impala_tf.train: stopped: {e}')
 

@@ -66,6 +66,7 @@ class _Run:
   def __init__(self, config: Config, strategy=None, env_factory=None):
     self.config = config.validate()
     self.task_set = builder.make_task_set(config, env_factory)
+    self._preflight()
     _save_config(config)
     self.strategy = strategy or builder.make_strategy(config)
     agent_factory = builder.make_agent_factory(config, self.task_set)
@@ -85,6 +86,14 @@ class _Run:
     self.errors = []
     self.store = ParameterStore(self.learner.variables,
                                 version=int(self.learner.num_updates))
+
+  def _preflight(self):
+    """Makes one environment of the first level in this thread, so that a
+    missing emulator, ROM or data set is reported (EnvSetupError) before any
+    thread starts."""
+    make = builder.make_env_group_factory(
+        self.config.replace(num_actors=1, actor_threads=1), self.task_set, 0)
+    make(0).close()
 
   def trackables(self):
     trackables = dict(self.learner.trackables())

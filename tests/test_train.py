@@ -52,6 +52,30 @@ def test_bad_flags_fail_before_starting_with_the_flag_named(tmp_path,
   assert not os.path.exists(tmp_path / 'checkpoints')
 
 
+def test_missing_deepmind_lab_is_one_clear_sentence(tmp_path):
+  try:
+    import deepmind_lab  # pylint: disable=g-import-not-at-top,unused-import
+    pytest.skip('deepmind_lab is installed here')
+  except ImportError:
+    pass
+  result = _run([f'--logdir={tmp_path}', '--level_name=rooms_watermaze',
+                 '--num_action_repeats=4'], timeout=60)
+  assert result.returncode != 0
+  assert 'impala_tf.train: error:' in result.stderr
+  assert 'deepmind_lab' in result.stderr.lower()
+  assert 'Traceback' not in result.stderr
+
+
+def test_a_logdir_of_another_model_is_refused_clearly(tmp_path):
+  first = _run([f'--logdir={tmp_path}', '--max_updates=1'])
+  assert first.returncode == 0, first.stderr[-2000:]
+  second = _run([f'--logdir={tmp_path}', '--max_updates=1',
+                 '--network=deep'])
+  assert second.returncode != 0
+  assert 'holds a checkpoint of a different model' in second.stderr
+  assert 'Traceback' not in second.stderr
+
+
 def _read_checkpoint(path):
   reader = tf.train.load_checkpoint(os.path.join(path, 'variables'))
   get = lambda name: reader.get_tensor(name + '/.ATTRIBUTES/VARIABLE_VALUE')

@@ -13,9 +13,9 @@ import difflib
 import importlib
 from typing import Any, Dict, Optional
 
-from impala_tf.envs.spec import BatchedEnv, EnvOutput, EnvSpec
+from impala_tf.envs.spec import BatchedEnv, EnvOutput, EnvSetupError, EnvSpec
 
-__all__ = ['BatchedEnv', 'EnvOutput', 'EnvSpec', 'UnknownLevelError',
+__all__ = ['BatchedEnv', 'EnvOutput', 'EnvSetupError', 'EnvSpec', 'UnknownLevelError',
            'family_of', 'make_env', 'env_spec', 'all_level_names']
 
 _FAMILIES = ('catch', 'atari', 'dmlab')

@@ -76,3 +76,8 @@ class BatchedEnv(Protocol):
 
   def close(self) -> None:
     """Releases emulator threads/processes. Safe to call twice."""
+
+
+class EnvSetupError(Exception):
+  """An environment cannot be made on this machine (missing emulator, ROM or
+  data set). Its message is one sentence for the user, not a stack trace."""

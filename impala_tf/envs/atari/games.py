@@ -14,10 +14,12 @@ import pathlib
 import warnings
 from typing import NamedTuple
 
+from impala_tf.envs.spec import EnvSetupError
+
 FULL_ACTION_SET_SIZE = 18
 
 
-class MissingRomError(RuntimeError):
+class MissingRomError(EnvSetupError, RuntimeError):
   """The ROM of an Atari game cannot be found (or fails ale-py's checksum)."""
 
 

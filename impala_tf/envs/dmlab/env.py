@@ -29,7 +29,7 @@ import numpy as np
 
 from impala_tf.envs.dmlab import actions as actions_lib
 from impala_tf.envs.dmlab import levels as levels_lib
-from impala_tf.envs.spec import EnvOutput, EnvSpec
+from impala_tf.envs.spec import EnvOutput, EnvSetupError, EnvSpec
 
 WIDTH = 96
 HEIGHT = 72
@@ -43,11 +43,11 @@ OPTION_NAMES = ('dataset_path', 'renderer', 'level_cache', 'extra_config')
 _MAX_SEED = 2**31 - 1
 
 
-class DeepMindLabNotInstalledError(ImportError):
+class DeepMindLabNotInstalledError(EnvSetupError, ImportError):
   """Raised when a DMLab level is requested but ``deepmind_lab`` is missing."""
 
 
-class DatasetPathRequiredError(ValueError):
+class DatasetPathRequiredError(EnvSetupError, ValueError):
   """A psychlab level that needs the brady_konkle_oliva2008 dataset lacks it."""
 
 
