@@ -100,4 +100,6 @@ def test_a_custom_environment_factory_trains(tmp_path):
                                install_signal_handlers=False,
                                env_factory=env_factory)
   assert result.num_updates == 2
-  assert made[0] == (1, 0) and made[1][0] == 2  # Spec probe, then the actors.
+  # Spec probe, a one-env preflight, then the actors' batch of two.
+  assert made[0] == (1, 0)
+  assert made[1][0] == 1 and made[2][0] == 2
