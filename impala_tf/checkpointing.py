@@ -40,7 +40,13 @@ import uuid
 
 import tensorflow as tf
 
+from impala_tf import checkpoint_compatibility
+from impala_tf import durable_files
+
 _log = logging.getLogger(__name__)
+
+# Re-exported: callers catch checkpointing.CheckpointMismatchError.
+CheckpointMismatchError = checkpoint_compatibility.CheckpointMismatchError
 
 LATEST_FILE = 'LATEST'
 _TF_PREFIX = 'variables'
@@ -49,7 +55,6 @@ _META_FILE = 'meta.json'
 _TMP_PREFIX = '.tmp-'
 _CKPT_RE = re.compile(r'^ckpt-(\d{12,})$')
 _OLD_RE = re.compile(r'^\.tmp-old-(ckpt-\d{12,})-')
-_GRAPH_KEY = '_CHECKPOINTABLE_OBJECT_GRAPH'
 
 # Temporary entries being written by this process (any manager instance);
 # the stale-entry clean-up never touches these.
@@ -61,13 +66,6 @@ class CheckpointDirectoryError(OSError):
   """The checkpoint directory cannot be created or written."""
 
 
-class CheckpointMismatchError(ValueError):
-  """A checkpoint does not fit the objects it is restored into."""
-
-
-def _host_tag():
-  return re.sub(r'[^A-Za-z0-9._]', '_', socket.gethostname())[:64] or 'host'
-
 
 @functools.lru_cache(maxsize=None)
 def _package_version():
@@ -75,56 +73,6 @@ def _package_version():
     return importlib.metadata.version('impala_tf')
   except importlib.metadata.PackageNotFoundError:
     return None
-
-
-def _fsync_file(path):
-  fd = os.open(path, os.O_RDONLY)
-  try:
-    os.fsync(fd)
-  finally:
-    os.close(fd)
-
-
-def _fsync_dir(path):
-  """Makes renames/creations inside ``path`` durable (best effort)."""
-  try:
-    fd = os.open(path, os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0))
-  except OSError:
-    return  # e.g. Windows: directories cannot be opened.
-  try:
-    os.fsync(fd)
-  except OSError:
-    pass  # Some file systems do not support fsync on directories.
-  finally:
-    os.close(fd)
-
-
-def _write_durably(path, text):
-  fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-  try:
-    data = text.encode('utf-8')
-    while data:
-      data = data[os.write(fd, data):]
-    os.fsync(fd)
-  finally:
-    os.close(fd)
-
-
-def _pid_alive(pid):
-  try:
-    os.kill(pid, 0)
-  except ProcessLookupError:
-    return False
-  except OSError:  # PermissionError: exists but belongs to another user.
-    return True
-  return True
-
-
-def _remove(path):
-  if os.path.isdir(path) and not os.path.islink(path):
-    shutil.rmtree(path)
-  else:
-    os.unlink(path)
 
 
 def _as_step(step):
@@ -137,24 +85,6 @@ def _as_step(step):
   if step < 0:
     raise ValueError(f'step must be >= 0, got {step}.')
   return step
-
-
-def _variable_specs(prefix):
-  """{checkpoint key: (shape tuple, dtype)} of the variables in a checkpoint."""
-  reader = tf.compat.v1.train.NewCheckpointReader(prefix)
-  shapes = reader.get_variable_to_shape_map()
-  dtypes = reader.get_variable_to_dtype_map()
-  return {key: (tuple(shape), dtypes[key]) for key, shape in shapes.items()
-          if key != _GRAPH_KEY}
-
-
-def _pretty_key(key):
-  return key.replace('/.ATTRIBUTES/VARIABLE_VALUE', '')
-
-
-def _describe(spec):
-  shape, dtype = spec
-  return f'{dtype.name}{list(shape)}'
 
 
 class CheckpointManager:
@@ -179,7 +109,7 @@ class CheckpointManager:
     self._directory = os.path.abspath(os.fspath(directory))
     self._max_to_keep = max_to_keep
     self._stale_tmp_seconds = float(stale_tmp_seconds)
-    self._host = _host_tag()
+    self._host = durable_files.host_tag()
     self._lock = threading.Lock()
     self._check_writable()
     self._clean_stale_tmp()
@@ -232,19 +162,19 @@ class CheckpointManager:
       try:
         os.mkdir(tmp)
         tf.train.Checkpoint(**trackables).write(os.path.join(tmp, _TF_PREFIX))
-        _write_durably(os.path.join(tmp, _EXTRA_FILE), extra_text)
-        _write_durably(os.path.join(tmp, _META_FILE),
+        durable_files.write_durably(os.path.join(tmp, _EXTRA_FILE), extra_text)
+        durable_files.write_durably(os.path.join(tmp, _META_FILE),
                        json.dumps(meta, indent=1, sort_keys=True))
         for entry in os.listdir(tmp):
           if entry not in (_EXTRA_FILE, _META_FILE):  # Those are synced.
-            _fsync_file(os.path.join(tmp, entry))
-        _fsync_dir(tmp)
+            durable_files.fsync_file(os.path.join(tmp, entry))
+        durable_files.fsync_dir(tmp)
         self._move_into_place(tmp, final)
         self._write_latest(name)
       except BaseException as e:
         try:
           if os.path.lexists(tmp):
-            _remove(tmp)
+            durable_files.remove(tmp)
         except OSError:
           pass
         if isinstance(e, (OSError, tf.errors.OpError)):
@@ -269,7 +199,7 @@ class CheckpointManager:
     """Renames the finished temporary directory to ``final``."""
     if not os.path.lexists(final):
       os.replace(tmp, final)
-      _fsync_dir(self._directory)
+      durable_files.fsync_dir(self._directory)
       return
     # Replacing an existing checkpoint of the same step: move it aside as a
     # .tmp-old-* entry first (a directory rename cannot replace a non-empty
@@ -285,7 +215,7 @@ class CheckpointManager:
         except OSError:
           pass
         raise
-      _fsync_dir(self._directory)
+      durable_files.fsync_dir(self._directory)
       shutil.rmtree(old, ignore_errors=True)
     finally:
       self._release_tmp_name(old)
@@ -293,9 +223,9 @@ class CheckpointManager:
   def _write_latest(self, name):
     tmp = self._claim_tmp_name(LATEST_FILE)
     try:
-      _write_durably(tmp, name + '\n')
+      durable_files.write_durably(tmp, name + '\n')
       os.replace(tmp, os.path.join(self._directory, LATEST_FILE))
-      _fsync_dir(self._directory)
+      durable_files.fsync_dir(self._directory)
     except BaseException:
       try:
         if os.path.lexists(tmp):
@@ -349,7 +279,7 @@ class CheckpointManager:
       if parts[0].endswith('-' + self._host):
         # Ours but not in progress: left by an earlier process that had the
         # same pid (common in containers).
-        if pid == os.getpid() or not _pid_alive(pid):
+        if pid == os.getpid() or not durable_files.pid_alive(pid):
           return True
     try:
       age = time.time() - os.lstat(path).st_mtime
@@ -376,11 +306,11 @@ class CheckpointManager:
           final = os.path.join(self._directory, match.group(1))
           if not os.path.lexists(final) and self._is_complete(path):
             os.replace(path, final)
-            _fsync_dir(self._directory)
+            durable_files.fsync_dir(self._directory)
             _log.warning('Recovered checkpoint %s after an interrupted save.',
                          final)
             continue
-        _remove(path)
+        durable_files.remove(path)
         _log.info('Removed stale temporary checkpoint entry %s.', path)
       except OSError as e:
         _log.warning('Could not remove stale entry %s: %s', path, e)
@@ -390,7 +320,7 @@ class CheckpointManager:
       os.makedirs(self._directory, exist_ok=True)
       probe = self._claim_tmp_name('probe')
       try:
-        _write_durably(probe, 'ok')
+        durable_files.write_durably(probe, 'ok')
         os.unlink(probe)
       finally:
         self._release_tmp_name(probe)
@@ -476,7 +406,7 @@ class CheckpointManager:
         raise CheckpointMismatchError(
             f'Checkpoint {path} has no {unknown}; it holds {saved_names}.')
     prefix = os.path.join(path, _TF_PREFIX)
-    self._check_compatible(path, prefix, trackables)
+    checkpoint_compatibility.check_compatible(path, prefix, trackables)
     try:
       status = tf.train.Checkpoint(**trackables).read(prefix)
       status.assert_existing_objects_matched()
@@ -485,42 +415,6 @@ class CheckpointManager:
       raise CheckpointMismatchError(
           f'Cannot restore checkpoint {path}: {e}') from e
     return extra
-
-  def _check_compatible(self, path, prefix, trackables):
-    """Compares variable keys, shapes and dtypes before touching anything."""
-    scratch = f'ram://impala_tf_restore_check/{uuid.uuid4().hex}'
-    try:
-      current_prefix = tf.train.Checkpoint(**trackables).write(
-          scratch + '/' + _TF_PREFIX)
-      current = _variable_specs(current_prefix)
-    finally:
-      try:
-        tf.io.gfile.rmtree(scratch)
-      except tf.errors.OpError:
-        pass
-    saved = {key: spec for key, spec in _variable_specs(prefix).items()
-             if key.split('/', 1)[0] in trackables}
-    problems = []
-    for key in sorted(set(saved) & set(current)):
-      if saved[key] != current[key]:
-        problems.append(f'{_pretty_key(key)} is {_describe(saved[key])} in '
-                        f'the checkpoint but {_describe(current[key])} here')
-    missing = sorted(set(current) - set(saved))
-    if missing:
-      problems.append('not in the checkpoint: ' +
-                      ', '.join(_pretty_key(k) for k in missing))
-    unbuilt = sorted(set(saved) - set(current))
-    if unbuilt:
-      problems.append('no variable to restore into (different architecture, '
-                      'or model/optimiser slots not built yet): ' +
-                      ', '.join(_pretty_key(k) for k in unbuilt))
-    if problems:
-      shown = problems[:8]
-      if len(problems) > len(shown):
-        shown.append(f'... and {len(problems) - len(shown)} more')
-      raise CheckpointMismatchError(
-          f'Checkpoint {path} does not match the objects to restore: ' +
-          '; '.join(shown) + '.')
 
   @staticmethod
   def read_meta(path):

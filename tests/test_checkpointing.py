@@ -14,7 +14,8 @@ import pytest
 import sonnet as snt
 import tensorflow as tf
 
-from impala_tf import checkpointing
+from impala_tf import checkpointing  # pylint: disable=unused-import
+from impala_tf import durable_files
 from impala_tf.checkpointing import CheckpointDirectoryError
 from impala_tf.checkpointing import CheckpointManager
 from impala_tf.checkpointing import CheckpointMismatchError
@@ -450,7 +451,7 @@ def test_restore_unknown_name_or_missing_path(tmp_path):
 
 
 def test_stale_tmp_cleanup(tmp_path):
-  host = checkpointing._host_tag()
+  host = durable_files.host_tag()
   dead = subprocess.Popen([sys.executable, '-c', 'pass'])
   dead.wait()
   entries = {
@@ -488,7 +489,7 @@ def test_interrupted_same_step_replacement_is_rolled_back(tmp_path):
   path = manager.save(4, _filled(4.0), extra={'value': 4})
   # As if the process died after moving the old checkpoint aside.
   aside = tmp_path / (
-      f'.tmp-old-ckpt-000000000004-{checkpointing._host_tag()}-'
+      f'.tmp-old-ckpt-000000000004-{durable_files.host_tag()}-'
       f'{os.getpid()}-0000')
   os.replace(path, aside)
   target = _filled(0.0)
