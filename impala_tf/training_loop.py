@@ -35,7 +35,7 @@ from impala_tf.config import Config
 from impala_tf.learning import Learner
 from impala_tf.params import ParameterStore
 from impala_tf.staging import StagingArea
-from impala_tf.trajectory_queue import QueueClosed, TrajectoryQueue
+from impala_tf.trajectory_queue import QueueClosed, StallError, TrajectoryQueue
 
 
 class TrainingError(RuntimeError):
@@ -229,6 +229,9 @@ def train(config: Config, max_updates: Optional[int] = None,
         batch, placed = run.staging.get(interrupted=lambda: stop.requested)
       except QueueClosed:
         continue  # Loop head reports why (stop or a thread error).
+      except StallError as e:
+        stopped_because = 'stall'
+        raise TrainingError(str(e)) from None
       version_before = int(learner.num_updates)
       stats = learner.step(placed)
       updates_this_run += 1

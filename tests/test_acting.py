@@ -180,3 +180,20 @@ def test_sampling_is_reproducible_from_the_seed():
     runs.append([policy.step(*args)[0].numpy() for _ in range(20)])
   np.testing.assert_array_equal(runs[0], runs[1])
   assert len({tuple(a) for a in runs[0]}) > 1  # It does sample.
+
+
+def test_a_stalled_learner_is_reported_not_taken_for_an_env_crash():
+  spec = make_env('catch').spec
+  policy = ActingPolicy(networks.build_agent('shallow', spec), spec, seed=3)
+  halt = threading.Event()
+  queue = TrajectoryQueue(1, halt, stall_timeout=0.5)  # Nobody consumes.
+  errors = []
+  actor = ActorThread(0, _catch_group, policy, ParameterStore(
+      policy.variables), queue, EpisodeStats(['catch']), T, halt,
+                      on_error=errors.append)
+  actor.start()
+  actor.join(60)
+  halt.set()
+  assert not actor.is_alive()
+  assert actor.env_restarts == 0
+  assert len(errors) == 1 and 'learner is not consuming' in errors[0]

@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from impala_tf import trajectory as trajectory_lib
-from impala_tf.trajectory_queue import QueueClosed
+from impala_tf.trajectory_queue import QueueClosed, StallError
 
 
 class EnvRestartLimit(RuntimeError):
@@ -65,8 +65,8 @@ class ActorThread(threading.Thread):
       while not self._halt.is_set():
         try:
           self._run_episodes(env)
-        except QueueClosed:
-          raise
+        except (QueueClosed, StallError):
+          raise  # Not the environment's fault: stop, don't restart it.
         except Exception:  # pylint: disable=broad-except
           if self._halt.is_set():
             return
