@@ -103,3 +103,37 @@ def test_a_custom_environment_factory_trains(tmp_path):
   # Spec probe, a one-env preflight, then the actors' batch of two.
   assert made[0] == (1, 0)
   assert made[1][0] == 1 and made[2][0] == 2
+
+
+def test_silent_actors_are_reported_as_a_stall(tmp_path):
+  """No unrolls arrive: the learner gives up after stall_timeout_secs."""
+  import time  # pylint: disable=g-import-not-at-top
+  from impala_tf.envs import make_env  # pylint: disable=g-import-not-at-top
+
+  class Frozen:
+    """An environment whose step hangs (a stand-in for a stuck emulator)."""
+
+    def __init__(self, num_envs, seed):
+      self._env = make_env('catch', num_envs=num_envs, seed=seed)
+      self.spec, self.num_envs = self._env.spec, num_envs
+
+    def reset(self):
+      return self._env.reset()
+
+    def step(self, actions):
+      time.sleep(4.0)
+      return self._env.step(actions)
+
+    def close(self):
+      self._env.close()
+
+  config = Config(level_name='frozen', num_action_repeats=1, num_actors=1,
+                  actor_threads=1, batch_size=1, unroll_length=5,
+                  logdir=str(tmp_path), progress_secs=100,
+                  stall_timeout_secs=1.5)
+  start = time.monotonic()
+  with pytest.raises(training_loop.TrainingError,
+                     match='actors or the staging thread stalled'):
+    training_loop.train(config, install_signal_handlers=False,
+                        env_factory=Frozen)
+  assert time.monotonic() - start < 60
