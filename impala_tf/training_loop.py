@@ -171,6 +171,30 @@ def _rss_megabytes():
     return float('nan')
 
 
+def _summary_scalars(run, stats, lags, fps):
+  """The periodic TensorBoard/CSV scalars (beside per-episode returns)."""
+  scalars = {f'loss/{k}': stats[k]
+             for k in ('total', 'policy_gradient', 'baseline', 'entropy')}
+  all_lags = np.concatenate(lags) if lags else np.zeros(1)
+  scalars.update({
+      'learner/learning_rate': stats['learning_rate'],
+      'learner/grad_norm': stats['grad_norm'],
+      'vtrace/rho_clip_fraction': stats['rho_clip_fraction'],
+      'vtrace/mean_log_rho': stats['mean_log_rho'],
+      'policy/entropy': stats['policy_entropy'],
+      'policy_lag/mean': float(np.mean(all_lags)),
+      'policy_lag/max': float(np.max(all_lags)),
+      'queue/fill': run.queue.size() / run.queue.capacity,
+      'queue/actor_put_wait_seconds': run.queue.put_wait_seconds,
+      'queue/staging_get_wait_seconds': run.queue.get_wait_seconds,
+      'queue/learner_wait_seconds': run.staging.wait_seconds,
+      'throughput/frames_per_second': fps,
+      'actors/env_restarts': run.env_restarts(),
+      'system/rss_megabytes': _rss_megabytes(),
+  })
+  return scalars
+
+
 def _finite(stats):
   return all(math.isfinite(v) for v in stats.values())
 
@@ -209,6 +233,7 @@ def train(config: Config, max_updates: Optional[int] = None,
   loop_start = time.monotonic()
   frames_at_summary = int(learner.num_frames)
   time_at_summary = time.monotonic()
+  lags = []  # Policy lag of every batch since the last summary.
   try:
     while True:
       if int(learner.num_frames) >= config.total_environment_frames:
@@ -247,7 +272,7 @@ def train(config: Config, max_updates: Optional[int] = None,
       frames = int(learner.num_frames)
       if on_update is not None:
         on_update(frames, stats)
-      lag = version_before - batch.policy_version
+      lags.append(version_before - batch.policy_version)
       for task_name, episode_return, length in run.episodes.drain_new():
         writer.scalars(frames, {f'episode_return/{task_name}': episode_return,
                                 f'episode_length/{task_name}': length})
@@ -257,25 +282,8 @@ def train(config: Config, max_updates: Optional[int] = None,
       if now - last_summary >= config.summary_secs:
         fps = (frames - frames_at_summary) / max(now - time_at_summary, 1e-9)
         frames_at_summary, time_at_summary = frames, now
-        scalars = {f'loss/{k}': v for k, v in stats.items()
-                   if k in ('total', 'policy_gradient', 'baseline', 'entropy')}
-        scalars.update({
-            'learner/learning_rate': stats['learning_rate'],
-            'learner/grad_norm': stats['grad_norm'],
-            'vtrace/rho_clip_fraction': stats['rho_clip_fraction'],
-            'vtrace/mean_log_rho': stats['mean_log_rho'],
-            'policy/entropy': stats['policy_entropy'],
-            'policy_lag/mean': float(np.mean(lag)),
-            'policy_lag/max': float(np.max(lag)),
-            'queue/fill': run.queue.size() / run.queue.capacity,
-            'queue/actor_put_wait_seconds': run.queue.put_wait_seconds,
-            'queue/staging_get_wait_seconds': run.queue.get_wait_seconds,
-            'queue/learner_wait_seconds': run.staging.wait_seconds,
-            'throughput/frames_per_second': fps,
-            'actors/env_restarts': run.env_restarts(),
-            'system/rss_megabytes': _rss_megabytes(),
-        })
-        writer.scalars(frames, scalars)
+        writer.scalars(frames, _summary_scalars(run, stats, lags, fps))
+        lags = []
         last_summary = now
       if now - last_checkpoint >= config.checkpoint_secs:
         run.save()

@@ -82,6 +82,14 @@ def test_an_atari_game_trains_end_to_end(tmp_path):
                             'loss/total')
   values = np.concatenate([v for _, v in losses.values()])
   assert len(values) == 5  # One summary per update; NaN would stop the run.
+  tags = {line.split(',')[2] for line in open(
+      os.path.join(tmp_path, 'metrics.csv')).read().splitlines()[1:]}
+  for tag in ('loss/policy_gradient', 'loss/baseline', 'loss/entropy',
+              'policy/entropy', 'vtrace/rho_clip_fraction', 'policy_lag/mean',
+              'policy_lag/max', 'queue/fill', 'queue/learner_wait_seconds',
+              'throughput/frames_per_second', 'learner/learning_rate',
+              'system/rss_megabytes'):
+    assert tag in tags, tag
 
 
 def test_a_custom_environment_factory_trains(tmp_path):
