@@ -16,7 +16,7 @@ import tensorflow as tf
 from impala_tf import networks
 from impala_tf.acting.env_group import EnvGroup
 from impala_tf.config import Config, ConfigError
-from impala_tf.envs import make_env
+from impala_tf.envs import family_of, make_env
 from impala_tf.envs.tasks import TaskSet
 
 
@@ -63,10 +63,9 @@ def make_task_set(config: Config, env_factory=None):
     _check_action_repeats(config, task_set)
     return task_set
   try:
-    from impala_tf import envs  # pylint: disable=g-import-not-at-top
     words = [w.strip() for w in config.level_name.split(',')]
     family = ('atari' if 'atari57' in words else 'dmlab' if 'dmlab30' in words
-              else envs.family_of(words[0]))
+              else family_of(words[0]))
     task_set = TaskSet.from_spec(config.level_name,
                                  env_options(config, family))
   except ValueError as e:

@@ -2,6 +2,7 @@
 
   define_config_flags() -> None      (once per binary)
   config_from_flags(FLAGS) -> Config
+  config_from_flagfile(path, **overrides) -> Config   (absl's own parsing)
 """
 
 import dataclasses
@@ -60,19 +61,27 @@ HELP = {
 }
 
 
-def define_config_flags():
+def define_config_flags(flag_values=flags.FLAGS):
   for field in dataclasses.fields(Config):
-    default, help_text = field.default, HELP[field.name]
+    args = (field.name, field.default, HELP[field.name])
     if field.type in (bool, 'bool'):
-      flags.DEFINE_bool(field.name, default, help_text)
+      flags.DEFINE_bool(*args, flag_values=flag_values)
     elif field.type in (int, 'int'):
-      flags.DEFINE_integer(field.name, default, help_text)
+      flags.DEFINE_integer(*args, flag_values=flag_values)
     elif field.type in (float, 'float'):
-      flags.DEFINE_float(field.name, default, help_text)
+      flags.DEFINE_float(*args, flag_values=flag_values)
     else:
-      flags.DEFINE_string(field.name, default, help_text)
+      flags.DEFINE_string(*args, flag_values=flag_values)
 
 
 def config_from_flags(flag_values) -> Config:
   return Config(**{f.name: flag_values[f.name].value
                    for f in dataclasses.fields(Config)})
+
+
+def config_from_flagfile(path, **overrides) -> Config:
+  """The Config a binary would build from ``--flagfile=path``."""
+  flag_values = flags.FlagValues()
+  define_config_flags(flag_values)
+  flag_values(['config_from_flagfile', f'--flagfile={path}'])
+  return config_from_flags(flag_values).replace(**overrides)

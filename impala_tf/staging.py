@@ -13,10 +13,10 @@ the learner runs step k.
 import queue as queue_lib
 import threading
 import time
-import traceback
 
 from impala_tf import trajectory as trajectory_lib
 from impala_tf.trajectory_queue import QueueClosed, StallError
+from impala_tf.trajectory_queue import run_until_closed
 
 
 class StagingArea:
@@ -59,26 +59,18 @@ class StagingArea:
     return trajectory_lib.concat(parts)
 
   def _run(self):
-    try:
+    run_until_closed(self._fill, 'staging thread', self._on_error)
+
+  def _fill(self):
+    while not self._stop.is_set():
+      batch = self._assemble()
+      placed = (batch, self._place(batch))
       while not self._stop.is_set():
-        batch = self._assemble()
-        placed = (batch, self._place(batch))
-        while True:
-          if self._stop.is_set():
-            return
-          try:
-            self._ready.put(placed, timeout=self._POLL)
-            break
-          except queue_lib.Full:
-            continue
-    except QueueClosed:
-      return
-    except Exception as e:  # pylint: disable=broad-except
-      if self._on_error is not None:
-        self._on_error(f'staging thread failed: {e!r}\n'
-                       f'{traceback.format_exc()}')
-      else:
-        raise
+        try:
+          self._ready.put(placed, timeout=self._POLL)
+          break
+        except queue_lib.Full:
+          continue
 
   def get(self, interrupted=lambda: False):
     """(numpy batch, placed batch) for the next learner step.

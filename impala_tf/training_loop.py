@@ -84,6 +84,7 @@ class _Run:
     self._restore()
     self.halt = threading.Event()
     self.errors = []
+    self.actors = []
     self.store = ParameterStore(self.learner.variables,
                                 version=int(self.learner.num_updates))
 
@@ -123,7 +124,7 @@ class _Run:
 
   def env_restarts(self):
     return self.env_restarts_before + sum(
-        a.env_restarts for a in getattr(self, 'actors', []))
+        a.env_restarts for a in self.actors)
 
   def on_thread_error(self, message):
     self.errors.append(message)

@@ -10,6 +10,7 @@ wait gives up as soon as the run's stop event is set.
 import queue
 import threading
 import time
+import traceback
 
 
 class StallError(RuntimeError):
@@ -18,6 +19,22 @@ class StallError(RuntimeError):
 
 class QueueClosed(Exception):
   """The run is stopping; nothing more will come through."""
+
+
+def run_until_closed(body, name, on_error=None):
+  """Runs a worker thread's ``body``; a closed queue is a normal end.
+
+  Any other exception goes to ``on_error(message)`` (with the traceback) so
+  that the learner loop can stop the run, or is raised when on_error is None.
+  """
+  try:
+    body()
+  except QueueClosed:
+    pass
+  except Exception as e:  # pylint: disable=broad-except
+    if on_error is None:
+      raise
+    on_error(f'{name} failed: {e!r}\n{traceback.format_exc()}')
 
 
 class TrajectoryQueue:

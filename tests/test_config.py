@@ -52,12 +52,12 @@ def test_every_paper_config_parses_and_validates():
   import glob  # pylint: disable=g-import-not-at-top
   import os  # pylint: disable=g-import-not-at-top
   from impala_tf import builder  # pylint: disable=g-import-not-at-top
-  from tests.test_learning import _config_from_flagfile  # pylint: disable=g-import-not-at-top
+  from impala_tf import flags as flags_lib  # pylint: disable=g-import-not-at-top
   repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   paths = sorted(glob.glob(os.path.join(repo, 'paper_configs', '*.cfg')))
   assert len(paths) >= 5
   for path in paths:
-    config = _config_from_flagfile(path).validate()
+    config = flags_lib.config_from_flagfile(path).validate()
     task_set = builder.make_task_set(config)  # Level names and repeats.
     assert config.logdir.startswith('logs/'), path
     assert task_set.spec.num_actions > 0

@@ -20,32 +20,12 @@ from impala_tf.config import Config
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _config_from_flagfile(path, **overrides):
-  values = {}
-  with open(path) as f:
-    for line in f:
-      line = line.strip()
-      if not line.startswith('--'):
-        continue
-      name, value = line[2:].split('=', 1)
-      values[name] = value
-  fields = {f.name: f.type for f in Config.__dataclass_fields__.values()}
-  typed = {}
-  for name, value in values.items():
-    kind = fields[name]
-    typed[name] = (value.lower() == 'true' if kind in (bool, 'bool') else
-                   int(value) if kind in (int, 'int') else
-                   float(value) if kind in (float, 'float') else value)
-  typed.update(overrides)
-  return Config(**typed)
-
-
-def test_flagfile_parser_agrees_with_absl_flags():
+def test_every_config_field_has_a_flag():
   assert set(flags_lib.HELP) == set(Config.__dataclass_fields__)
 
 
 def test_catch_is_learned(tmp_path):
-  config = _config_from_flagfile(
+  config = flags_lib.config_from_flagfile(
       os.path.join(REPO, 'paper_configs/catch.cfg'), logdir=str(tmp_path),
       progress_secs=10.0)
   result = training_loop.train(config, install_signal_handlers=False)

@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from impala_tf import trajectory as trajectory_lib
 from impala_tf.trajectory_queue import QueueClosed, StallError
+from impala_tf.trajectory_queue import run_until_closed
 
 
 class EnvRestartLimit(RuntimeError):
@@ -48,16 +49,7 @@ class ActorThread(threading.Thread):
     self.inference_seconds = 0.0
 
   def run(self):
-    try:
-      self._loop()
-    except QueueClosed:
-      pass
-    except Exception as e:  # pylint: disable=broad-except
-      if self._on_error is not None:
-        self._on_error(f'actor thread {self.index} failed: {e!r}\n'
-                       f'{traceback.format_exc()}')
-      else:
-        raise
+    run_until_closed(self._loop, f'actor thread {self.index}', self._on_error)
 
   def _loop(self):
     env = self._make_envs(self.env_restarts)
