@@ -6,16 +6,26 @@ Update per variable (non-centred, as the released code used it):
   mom <- momentum * mom + lr * g / sqrt(ms + epsilon)
   var <- var - mom
 
+(with momentum 0 the momentum slot is not written; the step is the same).
+
 Keras' RMSprop starts ms at zeros and, in older versions, puts epsilon outside
-the square root; with the paper's epsilon of 0.1 or 0.01 those differ a lot
-(paper_facts 1.4), hence this small optimiser.
+the square root; with the epsilons the paper uses (0.1 in scalable_agent
+experiment.py, 0.01 for Atari in Table G.1) those differ a lot, hence this
+small optimiser.
+
+Sparse gradients (``tf.IndexedSlices``, e.g. from an embedding lookup) take
+TF1's sparse path: duplicate indices are summed first, then only the named
+rows of the variable and of both slots change; every other row keeps its mean
+square, momentum and value.
 
 Also here: the learning-rate schedule (linear to 0 over the total number of
 environment frames) and global-norm gradient clipping.
 
 Works in a ``tf.distribute`` strategy: build (``create_slots``) inside
 ``strategy.scope()`` and call ``apply`` from the replica function with
-gradients that are already all-reduced.
+gradients that are already all-reduced. An all-reduce (SUM) of IndexedSlices
+concatenates the replicas' rows, so the same index can appear several times;
+both ``clip_by_global_norm`` and ``apply`` sum such duplicates.
 """
 
 import tensorflow as tf
@@ -34,12 +44,40 @@ def linear_learning_rate(initial, frames, total_frames):
   return tf.cast(initial * (1.0 - fraction), tf.float32)
 
 
+def sum_duplicate_indices(gradient):
+  """The same sparse gradient with each index once, its rows summed.
+
+  Args:
+    gradient: tf.IndexedSlices, values [K, ...], indices [K].
+
+  Returns:
+    tf.IndexedSlices, values [U, ...], indices [U] (U <= K distinct indices,
+    in order of first appearance), same dense_shape.
+  """
+  indices, position = tf.unique(gradient.indices)
+  values = tf.math.unsorted_segment_sum(gradient.values, position,
+                                        tf.shape(indices)[0])
+  return tf.IndexedSlices(values, indices, gradient.dense_shape)
+
+
+def _without_duplicates(gradients):
+  return [sum_duplicate_indices(g) if isinstance(g, tf.IndexedSlices) else g
+          for g in gradients]
+
+
 def clip_by_global_norm(gradients, max_norm):
   """Clips a list of gradients to a global norm; ``max_norm`` None = no clip.
+
+  Args:
+    gradients: list of dense tensors and/or tf.IndexedSlices. Duplicate
+      indices of an IndexedSlices are summed first, so the norm is that of
+      the gradient itself, however many times (or on however many replicas)
+      a row was looked up.
 
   Returns:
     (clipped gradients, global norm before clipping).
   """
+  gradients = _without_duplicates(gradients)
   norm = tf.linalg.global_norm(gradients)
   if max_norm is None:
     return list(gradients), norm
@@ -92,7 +130,8 @@ class RMSProp(tf.Module):
     """Applies one update.
 
     Args:
-      gradients: list of tensors (all-reduced already under a strategy).
+      gradients: list of dense tensors or tf.IndexedSlices (all-reduced
+        already under a strategy); an IndexedSlices updates only its rows.
       variables: list of tf.Variables, the same order each call.
       learning_rate: scalar.
     """
@@ -113,18 +152,44 @@ class RMSProp(tf.Module):
 
   def _apply_cross_replica(self, strategy, gradients, variables,
                            learning_rate):
-    decay, momentum = self.decay, self.momentum
     epsilon = self.epsilon
 
-    def update(var, grad, ms, mom, lr):
-      ms_new = ms.assign(decay * ms + (1.0 - decay) * tf.square(grad))
-      step = lr * grad * tf.math.rsqrt(ms_new + epsilon.value())
-      if momentum:
-        step = mom.assign(momentum * mom + step)
-      return var.assign_sub(step)
+    def update(var, grad, ms, mom, lr):  # On each device, with its copies.
+      hyper = (self.decay, self.momentum, epsilon.value(), lr)
+      if isinstance(grad, tf.IndexedSlices):
+        return _sparse_update(var, sum_duplicate_indices(grad), ms, mom,
+                              *hyper)
+      return _dense_update(var, grad, ms, mom, *hyper)
 
     for grad, var, ms, mom in zip(gradients, variables, self._ms, self._mom):
       strategy.extended.update(var, update, args=(grad, ms, mom,
                                                   learning_rate), group=True)
     strategy.extended.update(self.iterations, lambda it: it.assign_add(1),
                              group=True)
+
+
+def _dense_update(var, grad, ms, mom, decay, momentum, epsilon, lr):
+  """One RMSProp step of every element (TF1 ApplyRMSProp)."""
+  ms_new = ms.assign(decay * ms + (1.0 - decay) * tf.square(grad))
+  step = lr * grad * tf.math.rsqrt(ms_new + epsilon)
+  if momentum:
+    step = mom.assign(momentum * mom + step)
+  return var.assign_sub(step)
+
+
+def _sparse_update(var, grad, ms, mom, decay, momentum, epsilon, lr):
+  """One RMSProp step of the rows ``grad`` names (TF1 SparseApplyRMSProp).
+
+  Args:
+    var, ms, mom: variables [R, ...].
+    grad: tf.IndexedSlices, values [U, ...], indices [U] without duplicates.
+  """
+  rows = grad.indices
+  ms_rows = (decay * tf.gather(ms, rows) +
+             (1.0 - decay) * tf.square(grad.values))
+  ms.scatter_update(tf.IndexedSlices(ms_rows, rows))
+  step = lr * grad.values * tf.math.rsqrt(ms_rows + epsilon)
+  if momentum:
+    step = momentum * tf.gather(mom, rows) + step
+    mom.scatter_update(tf.IndexedSlices(step, rows))
+  return var.scatter_sub(tf.IndexedSlices(step, rows))

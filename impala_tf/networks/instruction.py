@@ -10,8 +10,18 @@ are padded with -1; instructions longer than MAX_WORDS words are truncated
 (DMLab-30 instructions are a few words).
 
 The encoder embeds each id (size 20), runs an LSTM with 64 units over the
-words and returns its output at the last word (the released code's design). An
-empty instruction is read as one token of id 0.
+words and returns its output at the last real word; an empty instruction (all
+ids -1) gives zeros, as in scalable_agent experiment.py (``Agent._instruction``:
+dynamic_rnn with sequence_length 0 outputs zeros). The width stays static, so
+the encoder compiles with XLA: the LSTM runs over all MAX_WORDS positions and
+the output is picked at the last real word.
+
+Padding positions read the embedding row of a real word of the same batch
+(their results are discarded, so their gradient rows are exactly zero). The
+embedding's gradient, a tf.IndexedSlices, therefore names only rows of words
+the batch contains, and RMSProp's sparse update (impala_tf.optimizer) leaves
+every other row alone. Only a batch without any word names a row (0) that it
+does not read, with a zero gradient.
 """
 
 import sonnet as snt
@@ -43,7 +53,8 @@ def tokenize_instructions(instructions, max_words=MAX_WORDS):
 
 
 class InstructionEncoder(snt.Module):
-  """Embedding (1000 x 20) -> LSTM 64 -> output at the last word."""
+  """Embedding (1000 x 20) -> LSTM 64 -> output at the last real word
+  (zeros for an empty instruction)."""
 
   def __init__(self, name='instruction_encoder'):
     super().__init__(name=name)
@@ -51,18 +62,37 @@ class InstructionEncoder(snt.Module):
     self._lstm = snt.LSTM(LSTM_SIZE, name='lstm')
 
   def __call__(self, ids):
+    """ids [N, W] int32 (W static, -1 = padding) -> [N, LSTM_SIZE] float32."""
     ids = tf.convert_to_tensor(ids, tf.int32)
-    num_words = ids.shape[1]
-    if num_words is None:
-      raise ValueError('instruction ids need a static width, got '
-                       f'{ids.shape.as_list()}.')
-    lengths = tf.reduce_sum(tf.cast(ids >= 0, tf.int32), axis=1)
-    embedded = self._embed(tf.maximum(ids, 0))  # [N, W, 20]
+    if ids.shape.rank != 2 or ids.shape[1] is None:
+      raise ValueError('instruction ids need shape [N, W] with a static W, '
+                       f'got {ids.shape.as_list()}.')
+    if ids.shape[1] == 0:  # At least one position, as the released code.
+      ids = tf.fill([tf.shape(ids)[0], 1], -1)
+    lengths = count_words(ids)
+    embedded = self._embed(lookup_ids(ids))  # [N, W, EMBEDDING_SIZE]
     state = self._lstm.initial_state(tf.shape(ids)[0])
     outputs = []
-    for w in range(num_words):
+    for w in range(ids.shape[1]):
       output, state = self._lstm(embedded[:, w], state)
       outputs.append(output)
-    outputs = tf.stack(outputs, axis=1)  # [N, W, 64]
-    last = tf.maximum(lengths - 1, 0)
-    return tf.gather(outputs, last, batch_dims=1)
+    return output_at_last_word(tf.stack(outputs, axis=1), lengths)
+
+
+def count_words(ids):
+  """ids [N, W] (real ids first, then -1) -> [N] int32 number of words."""
+  return tf.reduce_sum(tf.cast(ids >= 0, tf.int32), axis=1)
+
+
+def lookup_ids(ids):
+  """ids [N, W] -> [N, W] valid rows: padding replaced by the batch's largest
+  id, a row the batch reads anyway (row 0 if the batch has no word)."""
+  filler = tf.maximum(tf.reduce_max(ids), 0)
+  return tf.where(ids >= 0, ids, filler)
+
+
+def output_at_last_word(outputs, lengths):
+  """outputs [N, W, D], lengths [N] -> [N, D]: outputs[n, lengths[n] - 1],
+  zeros where lengths[n] == 0."""
+  last = tf.gather(outputs, tf.maximum(lengths - 1, 0), batch_dims=1)
+  return tf.where((lengths > 0)[:, None], last, tf.zeros_like(last))
