@@ -3,12 +3,15 @@
 import csv
 import pathlib
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from impala_tf import envs
 from impala_tf.envs import atari
+from impala_tf.envs.atari import actions as actions_lib
 from impala_tf.envs.atari import config as config_lib
 from impala_tf.envs.atari import games
 from impala_tf.envs.atari import noop_sampler
@@ -207,6 +210,79 @@ def test_full_and_minimal_action_sets():
       env.close()
 
 
+# ------------------------------------------- the full 18-action set mapping
+
+SKIING_LEGAL = (0, 2, 3, 4, 5, 6, 7, 8, 9)  # NOOP and the 8 directions.
+
+
+def test_full_action_names_follow_ale_order():
+  assert actions_lib.FULL_ACTIONS == tuple(
+      action.name for action in ale_py.Action)
+  assert [action.value for action in ale_py.Action] == list(range(18))
+
+
+def test_skiing_lacks_the_fire_actions():
+  # ale-py 0.12.1: Skiing has 9 legal actions, the others all 18, so the
+  # mapping is the identity for them (all 57 are checked in
+  # test_atari57_multitask.py's slow test).
+  ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)
+  lacking = {}
+  for name in ('skiing', 'pong', 'breakout', 'montezuma_revenge'):
+    ale = ale_py.ALEInterface()
+    ale.loadROM(str(atari.rom_path(name)))
+    legal = tuple(action.value for action in ale.getLegalActionSet())
+    if legal != tuple(range(18)):
+      lacking[name] = legal
+  assert lacking == {'skiing': SKIING_LEGAL}
+
+
+def test_nearest_legal_action_rule():
+  names = actions_lib.FULL_ACTIONS
+  np.testing.assert_array_equal(actions_lib.full_to_legal(range(18)),
+                                range(18))
+  # Skiing: FIRE -> NOOP, <direction>FIRE -> <direction>.
+  skiing = actions_lib.full_to_legal(SKIING_LEGAL)
+  played = [names[SKIING_LEGAL[i]] for i in skiing]
+  assert played == ['NOOP', 'NOOP', 'UP', 'RIGHT', 'LEFT', 'DOWN', 'UPRIGHT',
+                    'UPLEFT', 'DOWNRIGHT', 'DOWNLEFT', 'UP', 'RIGHT', 'LEFT',
+                    'DOWN', 'UPRIGHT', 'UPLEFT', 'DOWNRIGHT', 'DOWNLEFT']
+  # A made-up left/right game with FIRE: FIRE goes before the direction,
+  # vertical before horizontal.
+  legal = [names.index(n) for n in ('NOOP', 'FIRE', 'RIGHT', 'LEFT',
+                                     'RIGHTFIRE')]
+  nearest = {n: names[actions_lib.nearest_legal(i, legal)]
+             for i, n in enumerate(names)}
+  assert nearest['UPRIGHTFIRE'] == 'RIGHTFIRE'
+  assert nearest['DOWNLEFTFIRE'] == 'LEFT'
+  assert nearest['UPFIRE'] == 'FIRE'
+  assert nearest['DOWN'] == 'NOOP' and nearest['UPLEFT'] == 'LEFT'
+  assert nearest['RIGHTFIRE'] == 'RIGHTFIRE'
+  with pytest.raises(ValueError, match='NOOP'):
+    actions_lib.full_to_legal([1, 2])
+
+
+@BOTH_PATHS
+def test_skiing_takes_18_actions_and_plays_fire_as_its_direction(vectorized):
+  actions = _random_actions(18, 120, 2, seed=7)
+  assert set(actions.ravel()) == set(range(18))
+  no_fire = actions.copy()
+  no_fire[actions == 1] = 0             # FIRE -> NOOP
+  no_fire[actions >= 10] -= 8           # UPFIRE (10) -> UP (2), ...
+
+  def run(batch):
+    env = atari.make('skiing', num_envs=2, seed=2, vectorized=vectorized,
+                     full_action_space=True)
+    try:
+      assert env.spec.num_actions == 18
+      return _run(env, batch)
+    finally:
+      env.close()
+  with_fire = run(actions)
+  _assert_same_outputs(with_fire, run(no_fire))
+  assert not np.array_equal(_stack(with_fire, 'observation')[1],
+                            _stack(with_fire, 'observation')[-1])
+
+
 # ------------------------------------------------ the two paths are the same
 
 
@@ -215,6 +291,8 @@ def test_full_and_minimal_action_sets():
     ('pong', 'test', {'sticky_actions': 0.25}, 300, False),
     ('space_invaders', 'train', {'full_action_space': True}, 200, None),
     ('seaquest', 'train', {'max_episode_frames': 103}, 80, True),  # Cap.
+    # 18 agent actions on a game with 9 legal ones (see actions.py).
+    ('skiing', 'train', {'full_action_space': True}, 200, None),
 ])
 def test_native_and_python_paths_agree_step_by_step(name, mode, options,
                                                     steps, expect_done):
@@ -418,3 +496,44 @@ def test_default_cap_is_27000_agent_steps():
   finally:
     env.close()
   assert step == 27_000 and out.game_over[0] and out.episode_step[0] == 27_000
+
+
+# ------------------------------------------------------------ speed binary
+# Run as subprocesses: the binary defines absl flags at import, which must
+# not meet other binaries' flags in the test process.
+
+
+def _speed(*args):
+  return subprocess.run(
+      [sys.executable, '-m', 'impala_tf.envs.atari.speed', *args],
+      capture_output=True, text=True, timeout=300, check=False,
+      cwd=pathlib.Path(__file__).resolve().parents[1])
+
+
+@pytest.mark.parametrize('configs,words', [
+    ('native', 'path:num_envs'),       # No num_envs.
+    ('gpu:2', 'path:num_envs'),        # Unknown path.
+    ('python:1,native:x', "'native:x': num_envs"),
+    ('native:0', 'num_envs must be'),
+])
+def test_speed_rejects_bad_configs_in_one_line(configs, words):
+  result = _speed(f'--configs={configs}', '--seconds=0.01')
+  assert result.returncode == 1, result
+  assert 'Traceback' not in result.stderr, result.stderr
+  lines = result.stderr.strip().splitlines()
+  assert len(lines) == 1, result.stderr
+  assert lines[0].startswith('impala_tf.envs.atari.speed: error: --configs: ')
+  assert words in lines[0]
+  assert result.stdout == ''  # Nothing was measured.
+
+
+def test_speed_measures_each_config():
+  result = _speed('--configs=python:1,native:2', '--seconds=0.05',
+                  '--game=breakout')
+  assert result.returncode == 0, result.stderr
+  lines = result.stdout.strip().splitlines()
+  assert lines[0].startswith('game=breakout seconds=0.05')
+  assert re.fullmatch(r'python num_envs=  1 +\d+ steps/s +\d+ frames/s',
+                      lines[1]), lines
+  assert re.fullmatch(r'native num_envs=  2 +\d+ steps/s +\d+ frames/s',
+                      lines[2]), lines

@@ -106,14 +106,29 @@ def test_atari57_levels_are_the_57_scored_games():
   assert tasks.parse_task_spec('atari57') == references.names('atari57')
 
 
-def test_atari57_implies_full_action_space():
+def test_atari57_implies_full_action_space(caplog):
+  caplog.set_level('INFO', logger=tasks.__name__)
   task_set = tasks.TaskSet.from_spec('atari57')
   assert len(task_set) == 57
   assert task_set.options['full_action_space'] is True
   assert task_set.spec.num_actions == 18
   assert task_set.spec.name == 'atari57'
-  with pytest.raises(ValueError, match='full_action_space'):
-    tasks.TaskSet.from_spec('atari57', {'full_action_space': False})
+  tasks.TaskSet.from_spec('atari57', {'full_action_space': True})
+  assert not caplog.records  # Nothing to say when nothing is overridden.
+
+
+def test_atari57_overrides_the_flag_default_false(caplog):
+  # The --full_action_space flag defaults to False and the builder always
+  # passes it, so False must not stop an atari57 run.
+  caplog.set_level('INFO', logger=tasks.__name__)
+  task_set = tasks.TaskSet.from_spec(
+      'atari57', {'full_action_space': False, 'sticky_actions': 0.25})
+  assert task_set.options == {'full_action_space': True,
+                              'sticky_actions': 0.25}
+  assert task_set.spec.num_actions == 18
+  assert all(spec.num_actions == 18 for spec in task_set.specs.values())
+  messages = [record.getMessage() for record in caplog.records]
+  assert len(messages) == 1 and 'full_action_space=False' in messages[0]
 
 
 def test_atari_list_with_minimal_action_sets_needs_full_action_space():

@@ -1,6 +1,7 @@
 """Task sets: the levels one agent trains on, and which actor plays which.
 
     TaskSet.from_spec('dmlab30' | 'atari57' | 'pong' | 'pong,breakout', options)
+      .options                -> the env options every level is made with
       .levels                 -> tuple of level names (n of them)
       .level_for_actor(i)     -> levels[i % n]   (fixed for the actor's life)
       .task_id(level)         -> int in [0, n), used to tag trajectories and
@@ -15,18 +16,24 @@ instruction input and frames per step; anything else raises ValueError.
 
 Atari: games have minimal action sets of different sizes, so a multi-game set
 needs ``full_action_space=True`` (all 18 actions, as the paper's multi-task
-agent used). Choice made here: the spec 'atari57' implies it (it is added to
-the options unless the caller passed ``full_action_space=False``, which raises
-ValueError). A hand-written list of games does not imply it; if their action
-counts differ the consistency check fails with a hint to set it.
+agent, "IMPALA, deep, multi-task" in Table 4, used). The spec 'atari57'
+implies it: its options always get ``full_action_space=True``, whatever the
+caller passed (``False`` is the default of the --full_action_space flag, so it
+cannot mean "minimal sets, please"; overriding it is logged at INFO level).
+Every env of the set must then be made with ``TaskSet.options``. A
+hand-written list of games does not imply it; if their action counts differ
+the consistency check fails with a hint to set it.
 """
 
 import difflib
 import importlib
+import logging
 from typing import Any, Dict, Iterable, Optional, Tuple
 
 from impala_tf import envs
 from impala_tf.envs.spec import EnvSpec
+
+_LOG = logging.getLogger(__name__)
 
 DMLAB30 = 'dmlab30'
 ATARI57 = 'atari57'
@@ -37,6 +44,15 @@ def suite_levels(suite: str) -> Tuple[str, ...]:
   """The level names of a suite ('dmlab30' training levels, or 'atari57')."""
   module = importlib.import_module(f'impala_tf.envs.{SUITES[suite]}')
   return tuple(module.LEVELS)
+
+
+def atari57_options(options: Dict[str, Any]) -> Dict[str, Any]:
+  """``options`` with full_action_space=True, which 'atari57' implies."""
+  if not options.get('full_action_space', True):
+    _LOG.info("'atari57' plays all 57 games with one network, so every game "
+              'uses the full 18-action set; full_action_space=%r is ignored.',
+              options['full_action_space'])
+  return dict(options, full_action_space=True)
 
 
 def parse_task_spec(task_spec: str) -> Tuple[str, ...]:
@@ -93,12 +109,7 @@ class TaskSet:
     options = dict(options or {})
     words = [item.strip() for item in str(task_spec).split(',')]
     if ATARI57 in words:
-      if options.get('full_action_space', True) is False:
-        raise ValueError(
-            "'atari57' trains one agent on all 57 games, which needs the full "
-            '18-action set; drop full_action_space=False (atari57 turns it '
-            'on).')
-      options['full_action_space'] = True
+      options = atari57_options(options)
     return cls(parse_task_spec(task_spec), options, name=task_spec.strip())
 
   @property

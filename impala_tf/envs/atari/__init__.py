@@ -10,7 +10,9 @@ raw; games are capped at 108,000 frames (27,000 agent steps) and start with
 0..29 random no-op frames. In mode 'train' a lost life ends the learner's
 episode (``done``) without resetting the emulator; in mode 'test' only the end
 of the game does. ``game_over`` marks real game ends (and the frame cap).
-A = the game's minimal action set, or 18 with ``full_action_space=True``.
+A = the game's minimal action set, or 18 with ``full_action_space=True``
+(ALE's action i for index i; an action a game lacks, i.e. Skiing's FIRE
+actions, is played as its nearest legal one, see ``actions.py``).
 
 The options and the choice between the C++ vector env (``vector.py``, the
 default for num_envs > 1) and the Python loop (``single.py``, the default for

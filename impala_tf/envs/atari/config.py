@@ -9,7 +9,9 @@ frames, 108,000-frame episode cap, raw (unclipped) rewards.
 
 Options (keyword arguments of ``make``/``spec``):
   full_action_space (bool, False): all 18 ALE actions instead of the game's
-    minimal set (the multi-task agent uses the full set).
+    minimal set, on every game (those a game lacks map to the nearest legal
+    action, see ``actions.py``); the paper's multi-task agent (Table 4) uses
+    the full set.
   sticky_actions (float, 0.0): ALE ``repeat_action_probability``; each
     emulator frame repeats the previous action with this probability
     (Machado et al. 2018 use 0.25; the paper uses 0).

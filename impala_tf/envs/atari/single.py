@@ -15,6 +15,9 @@ observations, rewards and flags for the same seeds and actions):
 * reset: ``reset_game``, then N NOOP frames, N ~ U{0..noop_max-1} (a game
   over during no-ops resets the game again); no FIRE press; the stack is
   three black frames and the first frame;
+* actions: the game's minimal set, or with full_action_space all 18 ALE
+  actions, those a game lacks played as their nearest legal action
+  (``actions.py``; the vector path maps them the same way);
 * step: the action is repeated 4 frames; each frame adds its reward, checks
   game over, the frame cap and the lives; frames 3 and 4 are kept, their
   pixel-wise max is resized to 84x84 with cv2 INTER_AREA and pushed on the
@@ -28,6 +31,7 @@ from typing import Optional
 
 import numpy as np
 
+from impala_tf.envs.atari import actions as actions_lib
 from impala_tf.envs.atari import config as config_lib
 from impala_tf.envs.atari import episodes
 from impala_tf.envs.atari import games
@@ -35,6 +39,20 @@ from impala_tf.envs.atari import noop_sampler
 from impala_tf.envs.spec import EnvOutput, EnvSpec
 
 _RAW_SHAPE = (210, 160)
+
+
+def _playable_actions(ale, full_action_space: bool) -> list:
+  """The ale_py.Action played for each agent action index.
+
+  Minimal set: getMinimalActionSet(). Full set: 18 entries, index i being
+  ALE action i, or its nearest legal action where the game lacks it (see
+  actions.py; only Skiing, whose FIRE actions ALE declares illegal).
+  """
+  if not full_action_space:
+    return list(ale.getMinimalActionSet())
+  legal = list(ale.getLegalActionSet())
+  positions = actions_lib.full_to_legal([a.value for a in legal])
+  return [legal[i] for i in positions]
 
 
 class AtariCopy:
@@ -54,8 +72,7 @@ class AtariCopy:
         full_action_space=bool(config.full_action_space),
         max_num_frames_per_episode=None, disable_env_checker=True)
     self._ale = self._env.unwrapped.ale
-    self._actions = (self._ale.getLegalActionSet() if config.full_action_space
-                     else self._ale.getMinimalActionSet())
+    self._actions = _playable_actions(self._ale, config.full_action_space)
     self._noop = ale_py.Action.NOOP
     self._noops = noop_sampler.NoopSampler(config.noop_max)
     self._max_frames = int(config.max_episode_frames)

@@ -8,12 +8,43 @@ the batch) and frames/s (= 4 x steps/s). Actions are drawn before timing
 starts; the timed loop only steps the environment (mode 'train', defaults).
 """
 
-import argparse
+import sys
 import time
+from typing import List, NoReturn, Sequence, Tuple
 
+from absl import app
+from absl import flags
 import numpy as np
 
 from impala_tf.envs import atari
+
+PATHS = ('python', 'native')
+
+flags.DEFINE_string('game', 'pong', 'Atari game (snake_case, e.g. pong).')
+flags.DEFINE_float('seconds', 10.0, 'Measured wall seconds per configuration.')
+flags.DEFINE_list('configs', ['python:1', 'native:1', 'native:8', 'native:16'],
+                  'Comma list of path:num_envs, path in {python, native}.')
+FLAGS = flags.FLAGS
+
+
+def parse_configs(items: Sequence[str]) -> List[Tuple[str, int]]:
+  """['native:8', ...] -> [('native', 8), ...]; ValueError naming the item."""
+  if not items:
+    raise ValueError('give at least one path:num_envs, e.g. native:8')
+  configs = []
+  for item in items:
+    path, sep, count = item.strip().partition(':')
+    if not sep or path not in PATHS:
+      raise ValueError(f'{item!r} is not path:num_envs with path python or '
+                       'native (e.g. native:8)')
+    try:
+      num_envs = int(count)
+    except ValueError:
+      num_envs = 0
+    if num_envs < 1:
+      raise ValueError(f'{item!r}: num_envs must be an integer >= 1')
+    configs.append((path, num_envs))
+  return configs
 
 
 def measure(game: str, vectorized: bool, num_envs: int, seconds: float,
@@ -39,23 +70,27 @@ def measure(game: str, vectorized: bool, num_envs: int, seconds: float,
   return steps * num_envs / elapsed
 
 
-def main(argv=None) -> None:
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--game', default='pong')
-  parser.add_argument('--seconds', type=float, default=10.0)
-  parser.add_argument('--configs', default='python:1,native:1,native:8,'
-                      'native:16', help='comma list of path:num_envs')
-  args = parser.parse_args(argv)
-  print(f'game={args.game} seconds={args.seconds} (agent steps/s summed '
+def _fail(message: str) -> NoReturn:
+  sys.exit(f'impala_tf.envs.atari.speed: error: {message}')
+
+
+def main(argv) -> None:
+  if len(argv) > 1:
+    _fail(f'unexpected arguments {argv[1:]}')
+  try:
+    configs = parse_configs(FLAGS.configs)
+  except ValueError as e:
+    _fail(f'--configs: {e}.')
+  if FLAGS.game not in atari.GAMES:
+    _fail(f'--game: {FLAGS.game!r} is not one of the 57 Atari games '
+          '(snake_case names such as pong, ms_pacman).')
+  print(f'game={FLAGS.game} seconds={FLAGS.seconds} (agent steps/s summed '
         'over the batch; 1 agent step = 4 frames)')
-  for item in args.configs.split(','):
-    path, num_envs = item.split(':')
-    if path not in ('python', 'native'):
-      raise SystemExit(f'unknown path {path!r} (python or native)')
-    rate = measure(args.game, path == 'native', int(num_envs), args.seconds)
-    print(f'{path:>6} num_envs={int(num_envs):3d}  {rate:8.0f} steps/s  '
+  for path, num_envs in configs:
+    rate = measure(FLAGS.game, path == 'native', num_envs, FLAGS.seconds)
+    print(f'{path:>6} num_envs={num_envs:3d}  {rate:8.0f} steps/s  '
           f'{4 * rate:8.0f} frames/s', flush=True)
 
 
 if __name__ == '__main__':
-  main()
+  app.run(main)

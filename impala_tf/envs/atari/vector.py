@@ -15,6 +15,10 @@ the first observation of the next one, which is spec.py's convention), and
 ``max_num_frames_per_episode`` = the frame cap (ale-py counts it in emulator
 frames after the no-ops, despite its docstring saying steps).
 
+With full_action_space the agent's 18 indices are translated to the vector
+env's own action indices before each step (``actions.py``: Skiing has only
+9 legal actions; the Python path plays the same ALE actions).
+
 It returns observations as [B, stack, H, W]; they are transposed to
 [B, H, W, stack]. Its ``terminated`` does not say whether the game was reset
 (a life loss also sets it), so a game end is recognised by ALE's episode frame
@@ -26,10 +30,25 @@ hence the frame cap is also tracked here.
 
 import numpy as np
 
+from impala_tf.envs.atari import actions as actions_lib
 from impala_tf.envs.atari import config as config_lib
 from impala_tf.envs.atari import episodes
 from impala_tf.envs.atari import games
 from impala_tf.envs.spec import EnvOutput, EnvSpec
+
+
+def _native_action_indices(action_set, full_action_space: bool) -> np.ndarray:
+  """[A] int32: the vector env's action index for each agent action index.
+
+  ``action_set`` is the vector env's own (ale-py's ``get_action_set()``): the
+  minimal set, or the legal set with full_action_space. Minimal: identity.
+  Full: 18 entries mapped as in actions.py, because the vector env takes only
+  indices below its ``single_action_space.n`` (9 for Skiing; ale-py 0.12.1
+  does not return from a step with a larger one).
+  """
+  if not full_action_space:
+    return np.arange(len(action_set), dtype=np.int32)
+  return actions_lib.full_to_legal([a.value for a in action_set])
 
 
 class NativeAtariEnv:
@@ -56,9 +75,12 @@ class NativeAtariEnv:
         noop_max=int(config.noop_max), episodic_life=False,
         life_loss_info=bool(config.life_loss_ends_episode),
         reward_clipping=False, use_fire_reset=False)
-    if self._venv.single_action_space.n != spec.num_actions:
-      raise RuntimeError(f'{name}: ale-py reports {self._venv.single_action_space.n}'
-                         f' actions, the spec says {spec.num_actions}.')
+    self._native_index = _native_action_indices(
+        self._venv.ale.get_action_set(), bool(config.full_action_space))
+    if len(self._native_index) != spec.num_actions:
+      self.close()
+      raise RuntimeError(f'{name}: ale-py offers {len(self._native_index)} '
+                         f'actions, the spec says {spec.num_actions}.')
     self._totals = episodes.GameTotals(num_envs)
     self._episode_frame = np.zeros(num_envs, np.int64)  # ALE's counter.
     self._game_frames = np.zeros(num_envs, np.int64)    # Ours, after no-ops.
@@ -82,7 +104,8 @@ class NativeAtariEnv:
       raise RuntimeError('reset() must be called before step().')
     actions = config_lib.check_actions(actions, self.num_envs,
                                        self.spec.num_actions)
-    obs, reward, terminated, truncated, info = self._venv.step(actions)
+    obs, reward, terminated, truncated, info = self._venv.step(
+        self._native_index[actions])
     episode_frame = info['episode_frame_number'].astype(np.int64)
     played_on = episode_frame == self._episode_frame + config_lib.FRAMESKIP
     capped = self._game_frames + config_lib.FRAMESKIP >= self._max_frames
