@@ -1,4 +1,5 @@
-"""Small file-system primitives for crash-safe writes (used by checkpointing).
+"""Small file-system primitives for crash-safe writes (used by checkpointing
+and checkpoint_temp_entries).
 
   fsync_file(path), fsync_dir(path)   make writes/renames durable
   write_durably(path, text)           write + fsync one file

@@ -1,5 +1,6 @@
 """SavedModel export of a trained policy, usable without impala_tf.
 
+  destination_problem(path) -> str | None   why ``path`` cannot take one
   export_policy(agent, spec, path)
 
 The SavedModel has two functions:
@@ -11,6 +12,8 @@ The SavedModel has two functions:
        greedy_action [B], state_0, state_1, ...)
 Sampling is left to the caller (e.g. tf.random.categorical on the logits).
 """
+
+import os
 
 import tensorflow as tf
 
@@ -70,8 +73,33 @@ class PolicyModule(tf.Module):
     return result
 
 
+def destination_problem(path):
+  """Why a SavedModel cannot be written to directory ``path``, or None.
+
+  A SavedModel is a directory: ``path`` must not be an existing file, and
+  its nearest existing ancestor must be a directory. Checks nothing else
+  (permissions show only when writing).
+  """
+  path = os.path.abspath(os.fspath(path))
+  if os.path.lexists(path) and not os.path.isdir(path):
+    return f'{path} is an existing file; a SavedModel is a directory'
+  parent = os.path.dirname(path)
+  while not os.path.lexists(parent):
+    parent = os.path.dirname(parent)
+  if not os.path.isdir(parent):
+    return f'{parent} is a file, so no directory can be made under it'
+  return None
+
+
 def export_policy(agent, spec, path):
-  """Writes the SavedModel to ``path``; returns the module."""
+  """Writes the SavedModel to directory ``path``; returns the module.
+
+  Raises:
+    ValueError: ``path`` cannot be a directory (see destination_problem).
+  """
+  problem = destination_problem(path)
+  if problem:
+    raise ValueError(f'Cannot export the policy to {path}: {problem}.')
   module = PolicyModule(agent, spec)
   tf.saved_model.save(module, path)
   return module

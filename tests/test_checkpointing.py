@@ -1,6 +1,7 @@
 """Tests for impala_tf.checkpointing, with real files on disk."""
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -20,6 +21,7 @@ from impala_tf.checkpointing import CheckpointDirectoryError
 from impala_tf.checkpointing import CheckpointManager
 from impala_tf.checkpointing import CheckpointMismatchError
 from impala_tf.optimizer import RMSProp
+from tests.listing import listing
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -445,6 +447,125 @@ def test_restore_unknown_name_or_missing_path(tmp_path):
     manager.restore(path, {'w': tf.Variable(1.0)})
   with pytest.raises(FileNotFoundError, match='No complete checkpoint'):
     manager.restore(tmp_path / 'ckpt-000000000009', _filled(1.0))
+
+
+# ------------------------------------------------------ damaged checkpoints
+
+
+def _rewrite(path, change):
+  with open(path, 'rb') as f:
+    data = f.read()
+  with open(path, 'wb') as f:
+    f.write(change(data))
+
+
+def _flip_bit(data):
+  data = bytearray(data)
+  data[len(data) // 2] ^= 0x08
+  return bytes(data)
+
+
+_DATA_FILE = 'variables.data-00000-of-00001'
+# (damage, a word the warning must give as the reason).
+_DAMAGE = {
+    'data truncated': (_DATA_FILE, lambda d: d[:len(d) // 2], 'variables'),
+    'data bit flip': (_DATA_FILE, _flip_bit, 'Checksum'),
+    'meta.json invalid': ('meta.json', lambda d: d[:-3], 'meta.json'),
+    'extra.json invalid': ('extra.json', lambda d: b'{"value": 2,',
+                           'extra.json'),
+    'index truncated': ('variables.index', lambda d: d[:len(d) // 2],
+                        'variables'),
+}
+
+
+def _damage(checkpoint, kind):
+  file_name, change, _ = _DAMAGE[kind]
+  _rewrite(os.path.join(checkpoint, file_name), change)
+
+
+def _warnings(caplog):
+  return [r.getMessage() for r in caplog.records
+          if r.levelno >= logging.WARNING]
+
+
+@pytest.mark.parametrize('kind', sorted(_DAMAGE))
+def test_damaged_newest_checkpoint_falls_back_to_older(tmp_path, caplog,
+                                                       kind):
+  manager = CheckpointManager(tmp_path)
+  older = manager.save(1, _filled(1.0), extra={'value': 1})
+  newest = manager.save(2, _filled(2.0), extra={'value': 2})
+  _damage(newest, kind)
+  restarted = CheckpointManager(tmp_path)
+  before = listing(tmp_path)
+  target = _filled(0.0)
+  with caplog.at_level(logging.WARNING):
+    assert restarted.restore_latest(target) == (1, {'value': 1})
+  np.testing.assert_array_equal(target['v'].numpy(), np.full(5, 1.0))
+  about_newest = [m for m in _warnings(caplog) if newest in m]
+  assert len(about_newest) == 1, _warnings(caplog)
+  assert _DAMAGE[kind][2] in about_newest[0]
+  assert listing(tmp_path) == before  # Nothing deleted or rewritten.
+  # What the run reports as resumed from is the checkpoint restored.
+  assert restarted.latest() == older
+
+
+def test_every_checkpoint_damaged_is_one_clear_error(tmp_path):
+  manager = CheckpointManager(tmp_path)
+  first = manager.save(1, _filled(1.0))
+  second = manager.save(2, _filled(2.0))
+  _damage(first, 'data bit flip')
+  _damage(second, 'meta.json invalid')
+  before = listing(tmp_path)
+  with pytest.raises(checkpointing.CheckpointCorruptError) as info:
+    manager.restore_latest(_filled(0.0))
+  assert not isinstance(info.value, CheckpointMismatchError)
+  message = str(info.value)
+  assert 'ckpt-000000000001' in message and 'ckpt-000000000002' in message
+  assert '\n' not in message
+  assert [path for path, _ in info.value.problems] == [second, first]
+  assert listing(tmp_path) == before
+
+
+def test_mismatch_never_falls_back_to_an_older_checkpoint(tmp_path):
+  manager = CheckpointManager(tmp_path)
+  # The older checkpoint would fit; the newest is of a different model. That
+  # is a wrong --logdir, not damage: restoring step 1 would hide it.
+  manager.save(1, _state(seed=1, out=5))
+  manager.save(2, _state(seed=1, out=4))
+  live = _state(seed=2, out=5)
+  before = _values(live)
+  with pytest.raises(CheckpointMismatchError, match='ckpt-000000000002'):
+    manager.restore_latest(live)
+  _assert_same(_values(live), before)
+
+
+def test_restore_of_a_damaged_checkpoint_says_so(tmp_path):
+  manager = CheckpointManager(tmp_path)
+  path = manager.save(1, _filled(1.0))
+  _damage(path, 'data bit flip')
+  with pytest.raises(checkpointing.CheckpointCorruptError, match=path):
+    manager.restore(path, _filled(0.0))
+
+
+def test_reader_finds_and_restores_without_writing(tmp_path):
+  directory = tmp_path / 'ckpts'
+  manager = CheckpointManager(directory)
+  manager.save(3, _filled(3.0), extra={'value': 3})
+  # A stale temporary entry, which a CheckpointManager would remove.
+  stale = directory / '.tmp-ckpt-000000000004-otherhost-1-abcd'
+  stale.mkdir()
+  os.utime(stale, (time.time() - 3600,) * 2)
+  before = listing(tmp_path)
+  reader = checkpointing.CheckpointReader(directory)
+  assert reader.latest() == str(directory / 'ckpt-000000000003')
+  target = _filled(0.0)
+  restored = reader.restore_newest(target)
+  assert restored == (str(directory / 'ckpt-000000000003'), 3, {'value': 3})
+  np.testing.assert_array_equal(target['v'].numpy(), np.full(5, 3.0))
+  missing = checkpointing.CheckpointReader(tmp_path / 'missing')
+  assert missing.latest() is None
+  assert missing.restore_latest(_filled(0.0)) is None
+  assert listing(tmp_path) == before  # Nothing created, probed or cleaned.
 
 
 # ------------------------------------------------------------ housekeeping

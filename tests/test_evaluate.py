@@ -2,6 +2,7 @@
 
 import json
 import os
+import stat
 import subprocess
 import sys
 
@@ -9,6 +10,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from impala_tf import builder
+from impala_tf import checkpointing
+from impala_tf import evaluate
 from impala_tf import evaluation
 from impala_tf import export
 from impala_tf import networks
@@ -16,6 +20,7 @@ from impala_tf import training_loop
 from impala_tf.acting.policy import ActingPolicy
 from impala_tf.config import Config
 from impala_tf.envs import env_spec, make_env
+from tests.listing import listing
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -102,3 +107,118 @@ def test_evaluate_binary_rejects_a_non_run_directory(tmp_path):
   assert result.returncode != 0
   assert 'no config.json' in result.stderr
   assert 'Traceback' not in result.stderr
+
+
+# ------------------------------------------------ evaluating a finished run
+
+_TINY = dict(level_name='catch', num_action_repeats=1, num_actors=2,
+             actor_threads=1, batch_size=2, unroll_length=5, progress_secs=100)
+
+
+def _make_run(logdir, update):
+  """A catch run directory as impala_tf.train leaves it: config.json and a
+  checkpoint (of an untrained agent) at learner update ``update``."""
+  config = Config(logdir=str(logdir), **_TINY)
+  os.makedirs(logdir)
+  with open(os.path.join(logdir, 'config.json'), 'w') as f:
+    json.dump(config.to_dict(), f, indent=2, sort_keys=True)
+  task_set = builder.make_task_set(config)
+  agent = builder.make_agent_factory(config, task_set)()
+  ActingPolicy(agent, task_set.spec, seed=0)  # Builds the variables.
+  checkpointing.CheckpointManager(os.path.join(logdir, 'checkpoints')).save(
+      update, {'agent': agent}, extra={})
+
+
+def _set_writable(root, writable):
+  for directory, _, files in os.walk(root):
+    for path in [directory] + [os.path.join(directory, f) for f in files]:
+      mode = os.lstat(path).st_mode
+      write = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+      os.chmod(path, (mode | stat.S_IWUSR) if writable else (mode & ~write))
+
+
+@pytest.fixture(scope='module')
+def tiny_run(tmp_path_factory):
+  logdir = tmp_path_factory.mktemp('evaluate') / 'run'
+  _make_run(logdir, update=2)
+  return logdir
+
+
+@pytest.fixture(scope='module')
+def read_only_evaluation(tiny_run, tmp_path_factory):
+  """Evaluates ``tiny_run`` made read-only, with the default episode count.
+
+  Root ignores permission bits, so what is checked is the listing (names,
+  sizes, modification times) of the run before and after.
+  """
+  output_dir = tmp_path_factory.mktemp('evaluate_output')
+  before = listing(tiny_run)
+  _set_writable(tiny_run, False)
+  try:
+    result = _evaluate(f'--logdir={tiny_run}', f'--output_dir={output_dir}',
+                       '--num_envs=4')
+  finally:
+    _set_writable(tiny_run, True)
+  assert result.returncode == 0, result.stderr[-3000:]
+  with open(output_dir / 'summary.json') as f:
+    summary = json.load(f)
+  return dict(before=before, after=listing(tiny_run), summary=summary)
+
+
+def test_evaluating_a_read_only_run_writes_only_output_dir(
+    read_only_evaluation):
+  assert read_only_evaluation['after'] == read_only_evaluation['before']
+  assert read_only_evaluation['summary']['update'] == 2
+
+
+def test_episodes_default_to_the_paper_protocol(read_only_evaluation):
+  summary = read_only_evaluation['summary']  # Run without --num_episodes.
+  assert summary['levels']['catch']['episodes'] == 100
+  assert evaluate.default_num_episodes('atari') == 200
+  assert evaluate.default_num_episodes('dmlab') == 500
+  assert evaluate.default_num_episodes('catch') == 100
+
+
+def test_summary_names_the_checkpoint_relative_to_the_logdir(
+    read_only_evaluation, tmp_path):
+  summary = read_only_evaluation['summary']
+  assert summary['checkpoint'] == os.path.join('checkpoints',
+                                               'ckpt-000000000002')
+  logdir = tmp_path / 'run'
+  assert evaluate.checkpoint_label(
+      str(logdir / 'checkpoints' / 'ckpt-1'), str(logdir)) == os.path.join(
+          'checkpoints', 'ckpt-1')
+  # A --checkpoint from elsewhere (even a sibling named like the run) stays
+  # absolute rather than becoming '../...'.
+  elsewhere = str(tmp_path / 'run2' / 'ckpt-1')
+  assert evaluate.checkpoint_label(elsewhere, str(logdir)) == elsewhere
+
+
+def test_committed_pong_summary_names_a_relative_checkpoint():
+  with open(os.path.join(REPO, 'results', 'pong_eval', 'summary.json')) as f:
+    summary = json.load(f)
+  assert summary['checkpoint'] == 'checkpoints/ckpt-000000020508'
+  assert summary['update'] == 20508
+
+
+def test_export_to_an_existing_file_is_one_sentence(tiny_run, tmp_path):
+  blocker = tmp_path / 'policy'
+  blocker.write_text('')
+  result = _evaluate(f'--logdir={tiny_run}', f'--output_dir={tmp_path / "out"}',
+                     '--num_episodes=1', f'--export_saved_model={blocker}')
+  assert result.returncode != 0
+  assert 'Traceback' not in result.stderr
+  last_line = result.stderr.strip().splitlines()[-1]
+  assert last_line.startswith(
+      'impala_tf.evaluate: error: --export_saved_model: '), result.stderr
+  assert str(blocker) in last_line
+  assert not os.path.exists(tmp_path / 'out')  # Checked before evaluating.
+
+
+def test_export_destination_problems(tmp_path):
+  a_file = tmp_path / 'a_file'
+  a_file.write_text('')
+  assert 'existing file' in export.destination_problem(a_file)
+  assert str(a_file) in export.destination_problem(a_file / 'sub' / 'model')
+  assert export.destination_problem(tmp_path) is None
+  assert export.destination_problem(tmp_path / 'new' / 'model') is None
