@@ -1,10 +1,21 @@
 """Throughput benchmark: python -m impala_tf.benchmark
 
 Measures, on this machine, the rows of the paper's Table 1 in agent steps/s
-and frames/s (frames = 4 x agent steps), plus the pipeline bound of the
-end-to-end configuration and end-to-end as a percentage of it. Writes a
-Markdown table (stdout and --output_md) and JSON (--output_json) with the CPU
-model, core count and versions.
+and frames/s (frames = agent steps x action repeats), each with its CPU time
+per agent step and the cores it kept busy (CPU time / wall time, all threads
+of the process). From the parts measured alone in the end-to-end
+configuration it computes the compute limit, cores / (sum of CPU ms per agent
+step of environment, inference and learner), and reports end-to-end as a
+percentage of it and of the environment alone (impala_tf.benchmarks.limit).
+
+Every row measures until BOTH --seconds of wall time have passed AND its
+minimum work is done (--min_env_steps, --min_inference_calls,
+--min_learner_updates, --min_end_to_end_updates; the end-to-end warm-up is
+--warmup_updates and --warmup_seconds). --seconds=0 --warmup_seconds=0 makes
+every row a fixed amount of work, whatever the machine's speed.
+
+Writes a Markdown table (stdout and --output_md) and JSON (--output_json)
+with the CPU model, core count and versions.
 """
 
 import json
@@ -17,12 +28,32 @@ import time
 from absl import app
 from absl import flags
 
+# Neither imports TensorFlow, so flag errors come at once.
+from impala_tf import benchmarks
+from impala_tf.benchmarks import report
+
 ROWS = ('env', 'inference', 'learner', 'end_to_end')
+MULTI_PROCESS_NOTE = ('placeholder, not measured: learner + 1, 2, 4 actor '
+                      'processes and 2 learners + 2 actors come with the '
+                      'distributed runtime')
 
 flags.DEFINE_list('rows', list(ROWS), f'Rows to measure, from {ROWS}.')
-flags.DEFINE_float('seconds', 20.0, 'Measured seconds per row.')
+flags.DEFINE_float('seconds', 20.0,
+                   'Minimum measured wall seconds per row (>= 0; 0 = the '
+                   'minimum work alone decides).')
+flags.DEFINE_integer('min_env_steps', 5000,
+                     'Minimum agent steps of each environment row.')
+flags.DEFINE_integer('min_inference_calls', 50,
+                     'Minimum batched inference calls of each inference row.')
+flags.DEFINE_integer('min_learner_updates', 5,
+                     'Minimum updates of each learner row.')
+flags.DEFINE_integer('min_end_to_end_updates', 20,
+                     'Minimum measured updates of the end-to-end row.')
+flags.DEFINE_integer('warmup_updates', 10,
+                     'End-to-end updates before the window starts (>= 1).')
 flags.DEFINE_float('warmup_seconds', 20.0,
-                   'Warm-up of the end-to-end row before measuring.')
+                   'Minimum end-to-end warm-up seconds after the first update '
+                   '(>= 0).')
 flags.DEFINE_string('level_name', 'pong', 'Atari game of the Atari rows.')
 flags.DEFINE_integer('num_actors', 32, 'End-to-end actors (env copies).')
 flags.DEFINE_integer('actor_threads', 2, 'End-to-end actor threads.')
@@ -35,6 +66,34 @@ flags.DEFINE_bool('xla', False, 'XLA for the learner rows and end-to-end.')
 flags.DEFINE_string('output_json', None, 'Write the results as JSON here.')
 flags.DEFINE_string('output_md', None, 'Write the Markdown table here.')
 FLAGS = flags.FLAGS
+
+_WORK_FLAGS = ('min_env_steps', 'min_inference_calls', 'min_learner_updates',
+               'min_end_to_end_updates', 'warmup_updates')
+_RECORDED_FLAGS = ('rows', 'seconds', 'warmup_seconds') + _WORK_FLAGS + (
+    'level_name', 'num_actors', 'actor_threads', 'batch_size',
+    'unroll_length', 'dmlab_unroll_length', 'network', 'xla')
+
+
+def flag_errors(rows, seconds, warmup_seconds, work):
+  """Messages for bad benchmark flags (empty when all are good).
+
+  Args:
+    rows: the --rows names.
+    seconds, warmup_seconds: the two time flags.
+    work: dict flag name -> value of the minimum-work flags.
+  """
+  errors = []
+  unknown = sorted(set(rows) - set(ROWS))
+  if unknown:
+    errors.append(f'--rows: unknown {unknown}; choose from {list(ROWS)}.')
+  for name, value in (('seconds', seconds), ('warmup_seconds',
+                                             warmup_seconds)):
+    if not value >= 0:  # Also catches NaN.
+      errors.append(f'--{name} must be >= 0, got {value}.')
+  for name, value in work.items():
+    if value < 1:
+      errors.append(f'--{name} must be >= 1, got {value}.')
+  return errors
 
 
 def system_info():
@@ -50,49 +109,49 @@ def system_info():
           break
   except OSError:
     pass
-  return dict(cpu_model=model, cores=os.cpu_count(),
-              python=platform.python_version(), tensorflow=tf.__version__,
-              numpy=np.__version__, ale_py=ale_py.__version__,
+  cores, source = benchmarks.usable_cores()
+  return dict(cpu_model=model, cores=cores, cores_source=source,
+              cpu_count=os.cpu_count(), python=platform.python_version(),
+              tensorflow=tf.__version__, numpy=np.__version__,
+              ale_py=ale_py.__version__,
               gpus=len(tf.config.list_physical_devices('GPU')),
               date=time.strftime('%Y-%m-%d %H:%M:%S %Z'))
 
 
-def _row(results, name, steps_per_second, note=''):
-  results.append(dict(row=name, agent_steps_per_second=steps_per_second,
-                      frames_per_second=steps_per_second * 4, note=note))
-  print(f'  {name}: {steps_per_second:,.0f} agent steps/s '
-        f'({steps_per_second * 4:,.0f} frames/s) {note}', flush=True)
+def work_line():
+  return (f'Each row measured at least {FLAGS.seconds:g} s and at least '
+          f'{FLAGS.min_env_steps:,} env steps / {FLAGS.min_inference_calls:,} '
+          f'inference calls / {FLAGS.min_learner_updates:,} learner updates / '
+          f'{FLAGS.min_end_to_end_updates:,} end-to-end updates after a '
+          f'warm-up of at least {FLAGS.warmup_updates:,} updates and '
+          f'{FLAGS.warmup_seconds:g} s.')
 
 
-def markdown(info, results, bound):
-  lines = [
-      f'Machine: {info["cpu_model"]}, {info["cores"]} cores, '
-      f'{info["gpus"]} GPUs; TF {info["tensorflow"]}, Python '
-      f'{info["python"]}; {info["date"]}.', '',
-      '| row | agent steps/s | frames/s | note |', '|---|---:|---:|---|']
-  for r in results:
-    steps = r['agent_steps_per_second']
-    cells = ('n/a', 'n/a') if steps is None else (f'{steps:,.0f}',
-                                                  f'{steps * 4:,.0f}')
-    lines.append(f'| {r["row"]} | {cells[0]} | {cells[1]} | {r["note"]} |')
-  if bound:
-    lines += ['', f'Pipeline bound (1 / (1/env + 1/inference + 1/learner)): '
-              f'{bound["bound"]:,.0f} agent steps/s; end-to-end '
-              f'{bound["end_to_end"]:,.0f} = {bound["percent"]:.0f}% of it.']
-  return '\n'.join(lines)
+class _Table:
+  """Collects rows, printing each as it is measured."""
+
+  def __init__(self):
+    self.rows = []
+
+  def add(self, name, measurement, note=''):
+    row = report.row_dict(name, measurement, note)
+    self.rows.append(row)
+    if measurement is not None:
+      print(f'  {name}: {measurement.agent_steps_per_second:,.0f} agent '
+            f'steps/s, {measurement.cpu_ms_per_agent_step:.3f} CPU ms / agent '
+            f'step, {measurement.cores_busy:.2f} cores busy '
+            f'{measurement.notes}', flush=True)
 
 
 def main(argv):
   if len(argv) > 1:
-    sys.exit(f'impala_tf.benchmark: unexpected arguments {argv[1:]}')
-  unknown = set(FLAGS.rows) - set(ROWS)
-  if unknown:
-    sys.exit(f'impala_tf.benchmark: error: --rows: unknown {sorted(unknown)};'
-             f' choose from {list(ROWS)}.')
-  if FLAGS.seconds <= 0:
-    sys.exit('impala_tf.benchmark: error: --seconds must be > 0.')
+    sys.exit(f'impala_tf.benchmark: error: unexpected arguments {argv[1:]}')
+  errors = flag_errors(FLAGS.rows, FLAGS.seconds, FLAGS.warmup_seconds,
+                       {name: FLAGS[name].value for name in _WORK_FLAGS})
+  if errors:
+    sys.exit('impala_tf.benchmark: error: ' + ' '.join(errors))
   # pylint: disable=g-import-not-at-top
-  from impala_tf import benchmarks
+  from impala_tf.benchmarks import rows
   from impala_tf.config import Config, ConfigError
   from impala_tf.envs import env_spec
   from impala_tf.envs.spec import EnvSpec
@@ -111,70 +170,67 @@ def main(argv):
   per_thread = -(-FLAGS.num_actors // FLAGS.actor_threads)
   info = system_info()
   seconds = FLAGS.seconds
-  results, parts = [], {}
-  print(f'Benchmarking on {info["cpu_model"]} ({info["cores"]} cores), '
-        f'{seconds:g} s per row.', flush=True)
+  table, parts = _Table(), {}
+  print(f'Benchmarking on {info["cpu_model"]} ({info["cores"]} usable '
+        f'cores). {work_line()}', flush=True)
   if 'env' in FLAGS.rows:
-    _row(results, f'environment alone: {FLAGS.level_name}, 1 env (Python)',
-         benchmarks.env_steps_per_second(FLAGS.level_name, 1, False, seconds))
-    parts['env'] = benchmarks.env_steps_per_second(
-        FLAGS.level_name, FLAGS.num_actors, True, seconds)
-    _row(results, f'environment alone: {FLAGS.level_name}, '
-         f'{FLAGS.num_actors} envs (ale-py vector env)', parts['env'])
+    table.add(f'environment alone: {FLAGS.level_name}, 1 env (Python)',
+              rows.measure_env(FLAGS.level_name, 1, False, seconds,
+                               FLAGS.min_env_steps))
+    parts['env'] = rows.measure_env(FLAGS.level_name, FLAGS.num_actors, True,
+                                    seconds, FLAGS.min_env_steps)
+    table.add(f'environment alone: {FLAGS.level_name}, {FLAGS.num_actors} '
+              'envs (ale-py vector env)', parts['env'])
   if 'inference' in FLAGS.rows:
     for network in ('shallow', 'deep'):
-      rate = benchmarks.inference_steps_per_second(network, atari, per_thread,
-                                                   seconds)
+      measured = rows.measure_inference(network, atari, per_thread, seconds,
+                                        FLAGS.min_inference_calls)
       if network == FLAGS.network:
-        parts['inference'] = rate
-      _row(results, f'inference alone: {network}, batch {per_thread}', rate)
+        parts['inference'] = measured
+      table.add(f'inference alone: {network}, batch {per_thread}', measured)
   if 'learner' in FLAGS.rows:
     for network in ('shallow', 'deep'):
       for name, spec, core, unroll in (
           ('Atari', atari, 'feedforward', FLAGS.unroll_length),
           ('DMLab-sized', dmlab, 'lstm', FLAGS.dmlab_unroll_length)):
-        updates, steps = benchmarks.learner_rates(
+        measured = rows.measure_learner(
             network, spec, core, FLAGS.batch_size, unroll, seconds,
-            xla=FLAGS.xla)
+            FLAGS.min_learner_updates, xla=FLAGS.xla)
         if network == FLAGS.network and name == 'Atari':
-          parts['learner'] = steps
-        _row(results, f'learner alone: {network}, {name} '
-             f'{FLAGS.batch_size}x{unroll}', steps,
-             f'{updates:.2f} updates/s')
-  bound = None
+          parts['learner'] = measured
+        table.add(f'learner alone: {network}, {name} '
+                  f'{FLAGS.batch_size}x{unroll}', measured)
+  end_to_end = None
   if 'end_to_end' in FLAGS.rows:
     try:
-      e2e = benchmarks.end_to_end_steps_per_second(
-          config, seconds, FLAGS.warmup_seconds)
+      end_to_end = rows.measure_end_to_end(
+          config, seconds, FLAGS.min_end_to_end_updates, FLAGS.warmup_seconds,
+          FLAGS.warmup_updates)
     except RuntimeError as e:
       sys.exit(f'impala_tf.benchmark: error: {e}')
-    _row(results, f'end-to-end: {FLAGS.level_name}, {FLAGS.network}, '
-         f'{FLAGS.num_actors} actors in {FLAGS.actor_threads} threads', e2e)
-    if {'env', 'inference', 'learner'} <= set(parts):
-      value = benchmarks.pipeline_bound(parts['env'], parts['inference'],
-                                        parts['learner'])
-      bound = dict(bound=value, end_to_end=e2e, percent=100 * e2e / value,
-                   parts=parts)
-  results.append(dict(row='multi-process: learner + k actor processes',
-                      agent_steps_per_second=None, frames_per_second=None,
-                      note='comes with the distributed runtime'))
+    table.add(f'end-to-end: {FLAGS.level_name}, {FLAGS.network}, '
+              f'{FLAGS.num_actors} actors in {FLAGS.actor_threads} threads',
+              end_to_end)
+  table.add('multi-process: learner + k actor processes', None,
+            MULTI_PROCESS_NOTE)
+  limits = None
+  if {'env', 'inference', 'learner'} <= set(parts):
+    limits = benchmarks.end_to_end_limits(
+        parts['env'], parts['inference'], parts['learner'], end_to_end,
+        info['cores'])
   peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-  table = markdown(info, results, bound)
-  table += f'\n\nPeak RSS of the benchmark process: {peak_rss:,.0f} MB.'
-  print('\n' + table)
-  payload = dict(system=info, rows=results, pipeline_bound=bound,
+  text = report.markdown(info, table.rows, limits, work_line())
+  text += f'\n\nPeak RSS of the benchmark process: {peak_rss:,.0f} MB.'
+  print('\n' + text)
+  payload = dict(system=info, rows=table.rows, limits=limits,
                  peak_rss_megabytes=peak_rss,
-                 flags={f: FLAGS[f].value for f in (
-                     'rows', 'seconds', 'warmup_seconds', 'level_name',
-                     'num_actors', 'actor_threads', 'batch_size',
-                     'unroll_length', 'dmlab_unroll_length', 'network',
-                     'xla')})
+                 flags={name: FLAGS[name].value for name in _RECORDED_FLAGS})
   if FLAGS.output_json:
     with open(FLAGS.output_json, 'w') as f:
       json.dump(payload, f, indent=2)
   if FLAGS.output_md:
     with open(FLAGS.output_md, 'w') as f:
-      f.write(table + '\n')
+      f.write(text + '\n')
 
 
 if __name__ == '__main__':

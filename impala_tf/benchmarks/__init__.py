@@ -1,19 +1,32 @@
 """Throughput measurements in the layout of the paper's Table 1.
 
-Each row measures one part alone on this machine, in agent steps per second
-(frames = agent steps x action repeats):
+Each row measures one part on this machine and returns a Measurement (work
+in agent steps, wall seconds, CPU seconds; frames = agent steps x action
+repeats):
 
-  env_steps_per_second(level, num_envs, vectorized, seconds)
-  inference_steps_per_second(network, spec, batch_size, seconds, core)
-  learner_rates(network, spec, core, batch_size, unroll_length, seconds, xla)
-  end_to_end_steps_per_second(config, seconds, warmup_seconds)
-  pipeline_bound(env, inference, learner) = 1 / (1/env + 1/inference + 1/learner)
+  measure_env(level, num_envs, vectorized, min_seconds, min_steps)
+  measure_inference(network, spec, batch_size, min_seconds, min_calls, core)
+  measure_learner(network, spec, core, batch_size, unroll_length,
+                  min_seconds, min_updates, xla)
+  measure_end_to_end(config, min_seconds, min_updates, warmup_seconds,
+                     warmup_updates)
+
+and what the parts alone say about the end-to-end rate:
+
+  compute_limit(cpu_ms_per_step, cores) = cores / sum(CPU ms per agent step)
+  serial_composition(rates) = 1 / sum(1 / rate)
+  end_to_end_limits(env, inference, learner, end_to_end, cores) -> dict
+
+The row functions import TensorFlow; import them from
+impala_tf.benchmarks.rows. The rest is importable without it.
 """
 
-from impala_tf.benchmarks.rows import (end_to_end_steps_per_second,
-                                       env_steps_per_second,
-                                       inference_steps_per_second,
-                                       learner_rates, pipeline_bound)
+from impala_tf.benchmarks.limit import (compute_limit, end_to_end_limits,
+                                        serial_composition)
+from impala_tf.benchmarks.measure import (ClockReading, Measurement,
+                                          cpu_seconds, proc_cpu_seconds,
+                                          read_clock, repeat, usable_cores)
 
-__all__ = ['end_to_end_steps_per_second', 'env_steps_per_second',
-           'inference_steps_per_second', 'learner_rates', 'pipeline_bound']
+__all__ = ['ClockReading', 'Measurement', 'compute_limit', 'cpu_seconds',
+           'end_to_end_limits', 'proc_cpu_seconds', 'read_clock', 'repeat',
+           'serial_composition', 'usable_cores']

@@ -1,37 +1,36 @@
-"""One function per benchmark row; each returns measured rates.
+"""One function per benchmark row; each returns a Measurement.
 
-Every measurement discards a warm-up (tracing, XLA compilation, emulator
-start) and then times a fixed wall-clock window.
+Every row first runs an unmeasured warm-up (tracing, emulator start), then
+measures until BOTH a minimum wall time has passed AND a minimum amount of
+work is done, so that ``min_seconds=0`` measures a fixed amount of work
+however fast or slow the machine is. Wall and CPU time are read at the two
+ends of the window (impala_tf.benchmarks.measure).
 """
 
 import tempfile
-import time
 
 import numpy as np
-import tensorflow as tf
 
+from impala_tf import builder
 from impala_tf import networks
+from impala_tf import trajectory as trajectory_lib
 from impala_tf import training_loop
 from impala_tf.acting.policy import ActingPolicy
+from impala_tf.benchmarks.measure import Measurement, read_clock, repeat
 from impala_tf.config import Config
 from impala_tf.envs import make_env
-from impala_tf.learning import Learner
-from impala_tf.learning.learner import dummy_trajectory
 
 
-def _timed_loop(step, seconds, warmup_calls=3):
-  """Calls step() for ``seconds`` after warm-up; returns (calls, elapsed)."""
-  for _ in range(warmup_calls):
-    step()
-  calls, start = 0, time.perf_counter()
-  while time.perf_counter() - start < seconds:
-    step()
-    calls += 1
-  return calls, time.perf_counter() - start
+def measure_env(level, num_envs, vectorized, min_seconds, min_steps, seed=0):
+  """Environment alone, uniformly random actions.
 
-
-def env_steps_per_second(level, num_envs, vectorized, seconds, seed=0):
-  """Environment alone, uniformly random actions."""
+  Args:
+    level: level name.
+    num_envs: copies stepped together (one call = num_envs agent steps).
+    vectorized: ale-py's C++ vector env (True) or the Python path (False).
+    min_seconds: minimum wall time of the window.
+    min_steps: minimum agent steps of the window (>= 1).
+  """
   env = make_env(level, num_envs=num_envs, seed=seed,
                  options=dict(vectorized=vectorized)
                  if level != 'catch' else None)
@@ -45,19 +44,22 @@ def env_steps_per_second(level, num_envs, vectorized, seconds, seed=0):
 
   try:
     env.reset()
-    calls, elapsed = _timed_loop(step, seconds)
+    calls, start, end = repeat(step, min_seconds, -(-min_steps // num_envs),
+                               warmup_calls=3)
   finally:
     env.close()
-  return calls * num_envs / elapsed
+  return Measurement.between(start, end, calls * num_envs,
+                             env.spec.frames_per_step)
 
 
-def inference_steps_per_second(network, spec, batch_size, seconds,
-                               core='feedforward', seed=0):
-  """Batched forward pass + sampling, as actors call it (one call a step)."""
+def measure_inference(network, spec, batch_size, min_seconds, min_calls,
+                      core='feedforward', seed=0):
+  """Batched forward pass + sampling as actors call it (one call = one agent
+  step of ``batch_size`` environments), on random [B, H, W, C] frames."""
   policy = ActingPolicy(networks.build_agent(network, spec, core=core), spec,
                         seed)
   rng = np.random.default_rng(seed)
-  frame = rng.integers(0, 256, (batch_size,) + spec.observation_shape,
+  frame = rng.integers(0, 256, (batch_size,) + tuple(spec.observation_shape),
                        dtype=np.uint8)
   last_action = np.zeros(batch_size, np.int32)
   reward = np.zeros(batch_size, np.float32)
@@ -71,63 +73,127 @@ def inference_steps_per_second(network, spec, batch_size, seconds,
                                          instruction, state[0])
     action.numpy()
 
-  calls, elapsed = _timed_loop(step, seconds)
-  return calls * batch_size / elapsed
+  calls, start, end = repeat(step, min_seconds, min_calls, warmup_calls=3)
+  return Measurement.between(start, end, calls * batch_size,
+                             spec.frames_per_step)
 
 
-def learner_rates(network, spec, core, batch_size, unroll_length, seconds,
-                  xla=False, seed=0):
-  """Learner alone on random batches: (updates/s, agent steps consumed/s)."""
-  config = Config(level_name=spec.name, batch_size=batch_size,
-                  unroll_length=unroll_length, network=network, core=core,
-                  xla=xla, num_action_repeats=spec.frames_per_step).validate()
-  learner = Learner(config, spec,
-                    lambda: networks.build_agent(network, spec, core=core))
+def random_batch(spec, agent, batch_size, unroll_length, seed=0):
+  """A Trajectory of [T+1, B] random frames, actions and rewards."""
+  width = networks.MAX_WORDS if spec.has_instruction else 0
+  batch = trajectory_lib.empty(spec, unroll_length, batch_size, width,
+                               agent.initial_state(batch_size))
   rng = np.random.default_rng(seed)
-  batch = dummy_trajectory(spec, learner.agent, unroll_length, batch_size)
-  batch = batch._replace(
+  return batch._replace(
       frame=rng.integers(0, 256, batch.frame.shape, dtype=np.uint8),
       action=rng.integers(0, spec.num_actions, batch.action.shape).astype(
           np.int32),
       reward=rng.normal(size=batch.reward.shape).astype(np.float32))
-  placed = learner.place(batch)
+
+
+def measure_learner(network, spec, core, batch_size, unroll_length,
+                    min_seconds, min_updates, xla=False, seed=0):
+  """Learner alone on one random batch placed once; agent steps consumed =
+  updates x batch_size x unroll_length. The note gives updates/s."""
+  config = Config(level_name=spec.name, batch_size=batch_size,
+                  unroll_length=unroll_length, network=network, core=core,
+                  xla=xla, num_action_repeats=spec.frames_per_step).validate()
+  learner = builder.make_learner(
+      config, spec, lambda: networks.build_agent(network, spec, core=core))
+  placed = learner.place(random_batch(spec, learner.agent, batch_size,
+                                      unroll_length, seed))
 
   def step():
     learner.step(placed)
 
-  calls, elapsed = _timed_loop(step, seconds, warmup_calls=2)
-  updates = calls / elapsed
-  return updates, updates * batch_size * unroll_length
+  calls, start, end = repeat(step, min_seconds, min_updates, warmup_calls=2)
+  return Measurement.between(
+      start, end, calls * batch_size * unroll_length, spec.frames_per_step,
+      notes=f'{calls / (end.wall - start.wall):.2f} updates/s')
 
 
-def end_to_end_steps_per_second(config, seconds, warmup_seconds=15.0):
-  """The full one-machine runtime; agent steps consumed by the learner per s.
+class _WindowComplete(Exception):
+  """Raised from the update callback to end the run once measured."""
 
-  Returns:
-    (agent steps/s over the window after warm-up, peak RSS in MB of the
-    process so far).
+
+class UpdateWindow:
+  """Picks the measuring window out of the stream of learner updates.
+
+  ``add(reading, frames)`` is called after every update with the clock and
+  the learner's frame counter. The window starts at the first update that is
+  at least the ``warmup_updates``-th and at least ``warmup_seconds`` after the
+  first update (the first update includes tracing and the actors' start), and
+  ends at the first update after which BOTH ``min_updates`` updates and
+  ``min_seconds`` have passed since the start. ``add`` returns True then.
   """
-  samples = []
+
+  def __init__(self, warmup_updates, warmup_seconds, min_updates,
+               min_seconds):
+    if warmup_updates < 1 or min_updates < 1:
+      raise ValueError('warmup_updates and min_updates must be >= 1, got '
+                       f'{warmup_updates} and {min_updates}')
+    self._warmup = (warmup_updates, warmup_seconds)
+    self._minimum = (min_updates, min_seconds)
+    self.updates = 0
+    self.first_wall = None
+    self.start = None  # (updates, reading, frames) at the window's start.
+    self.end = None
+
+  def add(self, reading, frames) -> bool:
+    self.updates += 1
+    if self.first_wall is None:
+      self.first_wall = reading.wall
+    if self.start is None:
+      if (self.updates >= self._warmup[0] and
+          reading.wall - self.first_wall >= self._warmup[1]):
+        self.start = (self.updates, reading, frames)
+      return False
+    if self.end is None and (
+        self.updates - self.start[0] >= self._minimum[0] and
+        reading.wall - self.start[1].wall >= self._minimum[1]):
+      self.end = (self.updates, reading, frames)
+    return self.end is not None
+
+  def measurement(self, frames_per_step):
+    """The Measurement of the complete window (agent steps consumed)."""
+    (u0, r0, f0), (u1, r1, f1) = self.start, self.end
+    return Measurement.between(
+        r0, r1, (f1 - f0) / frames_per_step, frames_per_step,
+        notes=f'{(u1 - u0) / (r1.wall - r0.wall):.2f} updates/s')
+
+
+def measure_end_to_end(config, min_seconds, min_updates, warmup_seconds,
+                       warmup_updates):
+  """The full one-machine runtime (training_loop.train) on ``config``.
+
+  Work = agent steps consumed by the learner. The run is stopped as soon as
+  the window is complete: by train's own ``max_updates`` when the window is
+  fixed work only (both times 0), otherwise by the update callback raising,
+  which train lets through after stopping its threads.
+
+  Raises:
+    RuntimeError: the run ended before the window was complete.
+  """
+  window = UpdateWindow(warmup_updates, warmup_seconds, min_updates,
+                        min_seconds)
+  fixed_work = min_seconds == 0 and warmup_seconds == 0
 
   def on_update(frames, _):
-    samples.append((time.perf_counter(), frames))
+    if window.add(read_clock(), frames) and not fixed_work:
+      raise _WindowComplete()
 
   with tempfile.TemporaryDirectory() as logdir:
     config = config.replace(logdir=logdir, checkpoint_secs=1e9,
                             progress_secs=1e9, summary_secs=1e9)
-    training_loop.train(config, install_signal_handlers=False,
-                        max_seconds=warmup_seconds + seconds,
-                        on_update=on_update)
-  if not samples:
-    raise RuntimeError('end-to-end run made no update; raise --seconds.')
-  start = samples[0][0] + warmup_seconds
-  window = [(t, f) for t, f in samples if t >= start]
-  if len(window) < 2:
-    raise RuntimeError('too few updates after warm-up; raise --seconds.')
-  (t0, f0), (t1, f1) = window[0], window[-1]
-  return (f1 - f0) / config.num_action_repeats / (t1 - t0)
-
-
-def pipeline_bound(env, inference, learner):
-  """Steps/s if the three parts ran one after another at their own rates."""
-  return 1.0 / (1.0 / env + 1.0 / inference + 1.0 / learner)
+    try:
+      training_loop.train(
+          config, install_signal_handlers=False,
+          max_updates=warmup_updates + min_updates if fixed_work else None,
+          on_update=on_update)
+    except _WindowComplete:
+      pass
+  if window.end is None:
+    raise RuntimeError(
+        f'the end-to-end run stopped after {window.updates} updates, before '
+        'its measuring window was complete.')
+  return window.measurement(config.num_action_repeats)

@@ -1,0 +1,80 @@
+"""The benchmark's Markdown table and JSON rows.
+
+  row_dict(name, measurement or None, note='') -> JSON row
+  markdown(info, rows, limits, work_line) -> the Markdown text
+
+A row without a measurement (a placeholder) has None values and n/a cells.
+"""
+
+_VALUE_KEYS = ('agent_steps', 'wall_seconds', 'cpu_seconds',
+               'agent_steps_per_second', 'frames_per_second',
+               'cpu_ms_per_agent_step', 'cores_busy')
+
+
+def row_dict(name, measurement, note=''):
+  """One JSON row: the name plus the measurement's values and notes, or, for
+  a placeholder (measurement None), None values and ``note``."""
+  if measurement is None:
+    return dict(row=name, **{k: None for k in _VALUE_KEYS}, note=note)
+  return dict(row=name, **measurement.to_dict())
+
+
+def _cells(row):
+  if row['agent_steps_per_second'] is None:
+    return ['n/a'] * 4
+  return [f'{row["agent_steps_per_second"]:,.0f}',
+          f'{row["frames_per_second"]:,.0f}',
+          f'{row["cpu_ms_per_agent_step"]:.3f}', f'{row["cores_busy"]:.2f}']
+
+
+def limit_lines(limits):
+  """The compute-limit paragraph under the table (see benchmarks.limit)."""
+  ms = limits['cpu_ms_per_agent_step']
+  lines = [
+      f'**Compute limit** of the end-to-end configuration: {limits["cores"]} '
+      f'cores / ({ms["env"]:.3f} + {ms["inference"]:.3f} + '
+      f'{ms["learner"]:.3f} CPU ms per agent step of environment, inference '
+      f'and learner alone) = **{limits["compute_limit"]:,.0f} agent '
+      'steps/s**.']
+  if 'end_to_end' in limits:
+    lines[0] += (
+        f' End-to-end: **{limits["end_to_end"]:,.0f} agent steps/s** '
+        f'({limits["end_to_end_cpu_ms_per_agent_step"]:.3f} CPU ms per agent '
+        f'step, {limits["end_to_end_cores_busy"]:.2f} cores busy) = '
+        f'**{limits["percent_of_compute_limit"]:.0f}% of the compute limit** '
+        f'and {limits["percent_of_environment_alone"]:.0f}% of the '
+        f'environment alone ({limits["environment_alone"]:,.0f} agent '
+        'steps/s, the ceiling no agent can pass).')
+  serial = (f'Serial composition 1 / (1/env + 1/inference + 1/learner) of '
+            f'the standalone rates: {limits["serial_composition"]:,.0f} agent '
+            'steps/s')
+  if 'end_to_end' in limits:
+    serial += (f'; end-to-end = '
+               f'{limits["percent_of_serial_composition"]:.0f}% of it')
+  lines += ['', serial + ' (not a bound: the parts overlap on the cores).']
+  return lines
+
+
+def markdown(info, rows, limits, work_line):
+  """The Markdown text.
+
+  Args:
+    info: system_info() dict (cpu_model, cores, cores_source, cpu_count,
+      gpus, tensorflow, python, date).
+    rows: JSON rows (row_dict).
+    limits: end_to_end_limits() dict, or None.
+    work_line: one sentence saying how much each row measured.
+  """
+  lines = [
+      f'Machine: {info["cpu_model"]}, {info["cores"]} usable cores '
+      f'({info["cores_source"]}; os.cpu_count() = {info["cpu_count"]}), '
+      f'{info["gpus"]} GPUs; TF {info["tensorflow"]}, Python '
+      f'{info["python"]}; {info["date"]}.', '', work_line, '',
+      '| row | agent steps/s | frames/s | CPU ms / agent step | cores busy '
+      '| note |', '|---|---:|---:|---:|---:|---|']
+  for row in rows:
+    lines.append('| ' + ' | '.join([row['row']] + _cells(row) + [row['note']])
+                 + ' |')
+  if limits:
+    lines += [''] + limit_lines(limits)
+  return '\n'.join(lines)
