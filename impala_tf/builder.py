@@ -1,29 +1,33 @@
-"""Factories that turn a Config into the run's parts.
+"""The one place a Config is turned into the run's parts.
 
   make_task_set(config, env_factory=None) -> TaskSet (or CustomTask)
   make_strategy(config) -> tf.distribute.Strategy
   make_agent_factory(config, task_set) -> () -> ImpalaAgent
+  make_learner(config, spec, agent_factory, strategy=None) -> Learner
   make_env_group_factory(config, task_set, thread, generation)
       -> (restart_count) -> EnvGroup
   actors_of_thread(config, thread) -> actor indices of one actor thread
 
 Kept apart from the loop so that other drivers (evaluation, benchmarks, the
-distributed runtime later) build the same parts the same way.
+distributed runtime) build the same parts the same way. TensorFlow is
+imported only by the factories that need it, so the binaries can check a
+config (flags, level names) before TensorFlow loads.
 """
 
-import tensorflow as tf
-
-from impala_tf import networks
 from impala_tf.acting.env_group import EnvGroup
-from impala_tf.config import Config, ConfigError
+from impala_tf.config import Config, ConfigError, max_grad_norm_or_none
 from impala_tf.envs import family_of, make_env
 from impala_tf.envs.tasks import TaskSet
+
+# pylint: disable=g-import-not-at-top
 
 
 def env_options(config: Config, family: str):
   if family == 'atari':
     return dict(sticky_actions=config.sticky_actions,
                 full_action_space=config.full_action_space)
+  if family == 'dmlab' and config.dataset_path:
+    return dict(dataset_path=config.dataset_path)
   return {}
 
 
@@ -85,6 +89,7 @@ def _check_action_repeats(config, task_set):
 
 def make_strategy(config: Config):
   """Default strategy, or MirroredStrategy over GPUs (else logical CPUs)."""
+  import tensorflow as tf
   if config.strategy == 'default':
     return tf.distribute.get_strategy()
   gpus = tf.config.list_logical_devices('GPU')
@@ -98,16 +103,42 @@ def make_strategy(config: Config):
   return tf.distribute.MirroredStrategy(names)
 
 
-def make_agent_factory(config: Config, task_set: TaskSet):
+def make_agent_factory(config: Config, task_set):
+  from impala_tf import networks
   core = config.resolved_core(task_set.family)
   return lambda: networks.build_agent(config.network, task_set.spec, core=core)
 
 
+def make_learner(config: Config, spec, agent_factory, strategy=None):
+  """The Learner with the config's loss and optimiser hyperparameters."""
+  from impala_tf import learning
+  loss = learning.LossSettings(
+      discounting=config.discounting, baseline_cost=config.baseline_cost,
+      entropy_cost=config.entropy_cost,
+      reward_clipping=config.reward_clipping, correction=config.correction,
+      clip_rho_threshold=config.clip_rho_threshold,
+      clip_pg_rho_threshold=config.clip_pg_rho_threshold,
+      lambda_=config.vtrace_lambda, reduction=config.loss_reduction)
+  optimizer = learning.OptimizerSettings(
+      learning_rate=config.learning_rate,
+      total_environment_frames=config.total_environment_frames,
+      decay=config.decay, momentum=config.momentum, epsilon=config.epsilon,
+      max_grad_norm=max_grad_norm_or_none(config))
+  return learning.Learner(
+      spec, agent_factory, batch_size=config.batch_size,
+      frames_per_update=config.frames_per_update, loss=loss,
+      optimizer=optimizer, strategy=strategy, xla=config.xla)
+
+
 def actors_of_thread(config: Config, thread: int):
-  return list(range(thread, config.num_actors, config.actor_threads))
+  """A contiguous block of actor indices, so that with levels assigned
+  round-robin every thread plays as many different levels as it can."""
+  lo = thread * config.num_actors // config.actor_threads
+  hi = (thread + 1) * config.num_actors // config.actor_threads
+  return list(range(lo, hi))
 
 
-def make_env_group_factory(config: Config, task_set: TaskSet, thread: int,
+def make_env_group_factory(config: Config, task_set, thread: int,
                            generation: int = 0, mode: str = 'train'):
   """Environments of one actor thread: its actors grouped by level.
 
@@ -117,18 +148,21 @@ def make_env_group_factory(config: Config, task_set: TaskSet, thread: int,
   by_level = {}
   for actor in actors_of_thread(config, thread):
     by_level.setdefault(task_set.level_for_actor(actor), []).append(actor)
-  options = env_options(config, task_set.family)
+  options = getattr(task_set, 'options', {})  # As the task set resolved them.
+  levels = sorted(by_level)
+  actor_ids = [actor for level in levels for actor in by_level[level]]
 
   def make(restart_count):
     members = []
-    for i, (level, actors) in enumerate(sorted(by_level.items())):
+    for i, level in enumerate(levels):
+      count = len(by_level[level])
       seed = hash((config.seed, thread, i, restart_count, generation)) % (2**31)
       if isinstance(task_set, CustomTask):
-        env = task_set.env_factory(len(actors), seed)
+        env = task_set.env_factory(count, seed)
       else:
-        env = make_env(level, num_envs=len(actors), seed=seed, mode=mode,
+        env = make_env(level, num_envs=count, seed=seed, mode=mode,
                        options=options)
       members.append((task_set.task_id(level), env))
-    return EnvGroup(members)
+    return EnvGroup(members, actor_ids)
 
   return make

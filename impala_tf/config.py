@@ -1,19 +1,27 @@
 """The typed training configuration, validated before anything starts.
 
 ``Config`` is plain data (a frozen dataclass): the binaries build it from absl
-flags, paper configs are flag files, and later sweeps/PBT can build it from a
-dict. ``Config.validate()`` raises ConfigError naming the offending flag.
+flags (one flag per field, its help text in the field's metadata), paper
+configs are flag files, and sweeps/PBT can build it from a dict.
+``Config.validate()`` raises ConfigError naming the offending flag.
 Field names follow the original scalable_agent flags where it had them.
+
+This module imports neither TensorFlow nor NumPy, so that ``--help`` and
+bad-flag errors come at once.
 """
 
 import dataclasses
+import math
 from typing import Optional
-
-from impala_tf import losses
 
 NETWORKS = ('shallow', 'deep')
 CORES = ('auto', 'lstm', 'feedforward')
 STRATEGIES = ('default', 'mirrored')
+# The loss options (implemented in impala_tf.losses).
+REWARD_CLIPPING = ('abs_one', 'soft_asymmetric', 'none')
+REDUCTIONS = ('sum', 'mean')
+# Paper Table 2 / section 5.2.2.
+CORRECTIONS = ('vtrace', '1-step-is', 'epsilon-correction', 'no-correction')
 
 
 class ConfigError(ValueError):
@@ -24,50 +32,93 @@ class ConfigError(ValueError):
     self.flag = flag
 
 
+def _field(default, help_text):
+  return dataclasses.field(default=default, metadata={'help': help_text})
+
+
+def help_text(field: dataclasses.Field) -> str:
+  return field.metadata['help']
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
   """Everything a training run needs; defaults = paper Atari (Table G.1)."""
   # Run.
-  logdir: str = 'logs/pong'
-  seed: int = 1
-  level_name: str = 'pong'
-  total_environment_frames: int = 200_000_000
+  logdir: str = _field(
+      'logs/pong', 'Run directory: checkpoints, TensorBoard events, '
+      'metrics.csv. Running again with the same logdir resumes.')
+  seed: int = _field(1, 'Base random seed.')
+  level_name: str = _field(
+      'pong', "Level, comma-separated levels, 'atari57' or 'dmlab30'.")
+  total_environment_frames: int = _field(
+      200_000_000, 'Frame budget (frames = agent steps x action repeats); '
+      'the learning rate reaches 0 here.')
   # Acting.
-  num_actors: int = 32
-  actor_threads: int = 2
-  num_action_repeats: int = 4
-  sticky_actions: float = 0.0
-  full_action_space: bool = False
+  num_actors: int = _field(
+      32, 'Number of actors (environment copies), each with its own unroll '
+      'stream.')
+  actor_threads: int = _field(
+      2, 'Threads the actors are split over; inference is one batched call '
+      'per thread and step.')
+  num_action_repeats: int = _field(
+      4, 'Action repeat of the environment (4 for Atari and DMLab).')
+  sticky_actions: float = _field(
+      0.0, 'Atari: repeat-action probability (Machado et al. use 0.25; the '
+      'IMPALA paper used 0).')
+  full_action_space: bool = _field(
+      False, 'Atari: all 18 actions instead of the minimal set (implied by '
+      'atari57).')
+  dataset_path: str = _field(
+      '', 'DMLab: directory of the brady_konkle_oliva2008 images that the '
+      'psychlab levels of DMLab-30 show.')
   # Agent.
-  network: str = 'shallow'
-  core: str = 'auto'
+  network: str = _field('shallow', 'shallow or deep.')
+  core: str = _field(
+      'auto', 'lstm, feedforward, or auto (feed-forward for Atari, LSTM '
+      'otherwise).')
   # Learning (paper Table G.1 for Atari).
-  batch_size: int = 32
-  unroll_length: int = 20
-  discounting: float = 0.99
-  entropy_cost: float = 0.01
-  baseline_cost: float = 0.5
-  reward_clipping: str = 'abs_one'
-  learning_rate: float = 0.0006
-  decay: float = 0.99
-  momentum: float = 0.0
-  epsilon: float = 0.01
-  max_grad_norm: float = 40.0  # 0 = no clipping.
-  correction: str = 'vtrace'
-  clip_rho_threshold: float = 1.0
-  clip_pg_rho_threshold: float = 1.0
-  vtrace_lambda: float = 1.0
-  loss_reduction: str = 'sum'
+  batch_size: int = _field(32, 'Unrolls per learner batch.')
+  unroll_length: int = _field(20, 'New steps per unroll (T).')
+  discounting: float = _field(0.99, 'Discount gamma.')
+  entropy_cost: float = _field(0.01, 'Entropy regularisation weight.')
+  baseline_cost: float = _field(0.5, 'Baseline loss weight.')
+  reward_clipping: str = _field('abs_one',
+                                'abs_one, soft_asymmetric or none.')
+  learning_rate: float = _field(
+      0.0006, 'Initial RMSProp learning rate (annealed linearly to 0).')
+  decay: float = _field(0.99, 'RMSProp decay.')
+  momentum: float = _field(0.0, 'RMSProp momentum.')
+  epsilon: float = _field(
+      0.01, 'RMSProp epsilon (inside the square root, TF1 semantics).')
+  max_grad_norm: float = _field(40.0, 'Global gradient-norm clip; 0 '
+                                'disables.')
+  correction: str = _field(
+      'vtrace', 'vtrace, 1-step-is, epsilon-correction or no-correction '
+      '(paper Table 2).')
+  clip_rho_threshold: float = _field(1.0, 'V-trace rho-bar.')
+  clip_pg_rho_threshold: float = _field(
+      1.0, 'Rho-bar of the policy-gradient weight.')
+  vtrace_lambda: float = _field(1.0, 'V-trace lambda (paper Remark 2).')
+  loss_reduction: str = _field('sum',
+                               'sum (paper) or mean over time and batch.')
   # Runtime.
-  queue_capacity: int = 4  # In actor-thread chunks of unrolls.
-  xla: bool = False
-  strategy: str = 'default'
-  num_learner_devices: int = 1
-  checkpoint_secs: float = 600.0
-  summary_secs: float = 30.0
-  progress_secs: float = 5.0
-  stall_timeout_secs: float = 300.0
-  max_env_restarts: int = 100
+  queue_capacity: int = _field(
+      4, 'Capacity of the actor->learner queue, in actor-thread chunks of '
+      'unrolls.')
+  xla: bool = _field(False,
+                     'Compile the learner forward/backward pass with XLA.')
+  strategy: str = _field(
+      'default', 'default (one device) or mirrored (several local devices).')
+  num_learner_devices: int = _field(1, 'Devices for --strategy=mirrored.')
+  checkpoint_secs: float = _field(600.0, 'Seconds between checkpoints.')
+  summary_secs: float = _field(30.0,
+                               'Seconds between TensorBoard/CSV summaries.')
+  progress_secs: float = _field(5.0,
+                                'Seconds between console progress lines.')
+  stall_timeout_secs: float = _field(
+      300.0, 'A wait longer than this is reported as a stall.')
+  max_env_restarts: int = _field(
+      100, 'Environment crashes tolerated per actor thread.')
 
   @property
   def frames_per_update(self):
@@ -104,32 +155,33 @@ class Config:
       require(flag, ok, f'must be in {"(0" if low_open else "[0"}, 1], got '
               f'{value}.')
 
+    for field in dataclasses.fields(self):
+      value = getattr(self, field.name)
+      if isinstance(value, float):
+        require(field.name, math.isfinite(value),
+                f'must be a finite number, got {value}.')
     choice('network', NETWORKS)
     choice('core', CORES)
-    choice('reward_clipping', losses.REWARD_CLIPPING)
-    choice('correction', losses.CORRECTIONS)
-    choice('loss_reduction', losses.REDUCTIONS)
+    choice('reward_clipping', REWARD_CLIPPING)
+    choice('correction', CORRECTIONS)
+    choice('loss_reduction', REDUCTIONS)
     choice('strategy', STRATEGIES)
     for flag in ('total_environment_frames', 'num_actors', 'actor_threads',
                  'num_action_repeats', 'batch_size', 'unroll_length',
                  'learning_rate', 'epsilon', 'queue_capacity',
                  'num_learner_devices', 'checkpoint_secs', 'summary_secs',
-                 'progress_secs', 'stall_timeout_secs'):
+                 'progress_secs', 'stall_timeout_secs',
+                 'clip_rho_threshold', 'clip_pg_rho_threshold'):
       positive(flag)
     in_unit('discounting')
     in_unit('vtrace_lambda')
-    require('sticky_actions', 0.0 <= self.sticky_actions < 1.0,
-            f'must be in [0, 1), got {self.sticky_actions}.')
-    require('decay', 0.0 <= self.decay < 1.0,
-            f'must be in [0, 1), got {self.decay}.')
-    require('momentum', 0.0 <= self.momentum < 1.0,
-            f'must be in [0, 1), got {self.momentum}.')
+    for flag in ('sticky_actions', 'decay', 'momentum'):
+      value = getattr(self, flag)
+      require(flag, 0.0 <= value < 1.0, f'must be in [0, 1), got {value}.')
     for flag in ('entropy_cost', 'baseline_cost', 'max_grad_norm',
                  'max_env_restarts'):
       require(flag, getattr(self, flag) >= 0,
               f'must be >= 0, got {getattr(self, flag)}.')
-    for flag in ('clip_rho_threshold', 'clip_pg_rho_threshold'):
-      positive(flag)
     require('actor_threads', self.actor_threads <= self.num_actors,
             f'{self.actor_threads} actor threads for {self.num_actors} '
             'actors: each thread needs at least one actor.')

@@ -19,11 +19,9 @@ import collections
 import tensorflow as tf
 
 from impala_tf import vtrace
+# The option names live in the TF-free config module (flags validate them).
+from impala_tf.config import CORRECTIONS, REDUCTIONS, REWARD_CLIPPING
 
-REWARD_CLIPPING = ('abs_one', 'soft_asymmetric', 'none')
-REDUCTIONS = ('sum', 'mean')
-# Paper Table 2 / section 5.2.2.
-CORRECTIONS = ('vtrace', '1-step-is', 'epsilon-correction', 'no-correction')
 # The epsilon of the epsilon-correction variant (paper section 5.2.2).
 EPSILON_CORRECTION = 1e-6
 
@@ -48,7 +46,9 @@ def clip_rewards(rewards, mode):
   'soft_asymmetric': the released code's optimistic asymmetric clipping,
     5 * tanh(r / 5) for r >= 0 and 0.3 * 5 * tanh(r / 5) for r < 0. The paper's
     Figure D.1 caption prints a different formula; the code's is the one that
-    produced the published DMLab-30 results (paper_facts 3.3).
+    produced the published DMLab-30 results (scalable_agent experiment.py).
+    (The two differ: the caption has no /5 inside tanh and scales negative
+    rewards by 0.3.)
   'none': unchanged.
   """
   _check_choice('reward_clipping', mode, REWARD_CLIPPING)

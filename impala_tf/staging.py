@@ -7,7 +7,7 @@ rest kept for the next batch), turns them into tensors placed for the learner
 result in a one-slot buffer. So batch k + 1 is assembled and transferred while
 the learner runs step k.
 
-  StagingArea(queue, batch_size, place_fn, stop_event).get() -> placed batch
+  StagingArea(queue, batch_size, place_fn, stop).get() -> (batch, placed batch)
 """
 
 import queue as queue_lib
@@ -24,14 +24,13 @@ class StagingArea:
 
   _POLL = 0.1
 
-  def __init__(self, source, batch_size, place_fn, stop_event,
-               stall_timeout=300.0, on_error=None):
+  def __init__(self, source, batch_size, place_fn, stop,
+               stall_timeout=300.0):
     self._source = source
     self._batch_size = batch_size
     self._place = place_fn
-    self._stop = stop_event
+    self._stop = stop
     self._stall_timeout = stall_timeout
-    self._on_error = on_error
     self._ready = queue_lib.Queue(maxsize=1)
     self._leftover = None
     self.wait_seconds = 0.0
@@ -59,7 +58,7 @@ class StagingArea:
     return trajectory_lib.concat(parts)
 
   def _run(self):
-    run_until_closed(self._fill, 'staging thread', self._on_error)
+    run_until_closed(self._fill, 'staging thread', self._stop)
 
   def _fill(self):
     while not self._stop.is_set():
@@ -72,14 +71,14 @@ class StagingArea:
         except queue_lib.Full:
           continue
 
-  def get(self, interrupted=lambda: False):
+  def get(self):
     """(numpy batch, placed batch) for the next learner step.
 
-    Raises QueueClosed when the run stops or ``interrupted()`` becomes true.
+    Raises QueueClosed when the run stops.
     """
     start = time.monotonic()
     while True:
-      if self._stop.is_set() or interrupted():
+      if self._stop.is_set():
         raise QueueClosed()
       try:
         item = self._ready.get(timeout=self._POLL)

@@ -1,11 +1,17 @@
-"""Graceful stop of a long run: turn SIGTERM/SIGINT into a stop request.
+"""One stop mechanism for a run: signals, faults and programmatic stops.
 
-The training loop polls ``stop.requested`` (or waits on ``stop.wait``),
-then checkpoints and exits cleanly. Other parts of the program can ask for
-the same clean stop with ``stop.request(reason)`` (NaN loss, an actor thread
-that died, ...). A second Ctrl-C while stopping restores the previous SIGINT
-handler and raises KeyboardInterrupt, so a run stuck while stopping can still
-be interrupted::
+Every thread of a run gets the same ``StopSignal``. SIGTERM/SIGINT (once the
+handlers are installed) and ``request(reason)`` ask for a clean stop: the
+training loop sees ``requested``, checkpoints and exits. A worker thread that
+hits a fault calls ``fail(message)``: the run stops the same way, but
+``failure`` holds the message, so the loop reports an error and keeps the last
+good checkpoint instead of saving. ``is_set``/``wait`` make it usable wherever
+a ``threading.Event`` is expected (queue and staging waits).
+
+A second Ctrl-C while stopping either exits at once with
+``exit_code_on_second_interrupt`` (the binaries: no checkpoint, no traceback)
+or, by default, restores the previous SIGINT handler and raises
+KeyboardInterrupt::
 
   with StopSignal() as stop:
     while not stop.requested:
@@ -45,13 +51,18 @@ class StopSignal:
 
   Args:
     signals: the signals to handle (default SIGTERM and SIGINT).
+    exit_code_on_second_interrupt: if set, a second SIGINT ends the process
+      at once with this exit code (os._exit: no checkpoint, no traceback);
+      if None it raises KeyboardInterrupt in the main thread.
   """
 
-  def __init__(self, signals=_SIGNALS):
+  def __init__(self, signals=_SIGNALS, exit_code_on_second_interrupt=None):
     self._signals = tuple(signals)
+    self._exit_code = exit_code_on_second_interrupt
     self._cond = threading.Condition(threading.RLock())
     self._requested = False
     self._reason = None
+    self._failure = None
     self._signals_received = 0
     self._previous = None  # {signum: handler} while installed.
 
@@ -80,6 +91,18 @@ class StopSignal:
         self._requested = True
       self._cond.notify_all()
       return first
+
+  @property
+  def failure(self):
+    """The first fault reported with ``fail``, or None."""
+    return self._failure
+
+  def fail(self, message):
+    """Stops the run because of a fault (e.g. a worker thread crashed)."""
+    with self._cond:
+      if self._failure is None:
+        self._failure = str(message)
+    self.request(f'failure: {message}')
 
   def wait(self, timeout=None):
     """Blocks until a stop is requested or ``timeout`` seconds pass.
@@ -133,6 +156,10 @@ class StopSignal:
     name = signal.Signals(signum).name
     self._signals_received += 1
     if self._signals_received > 1:
+      if signum == signal.SIGINT and self._exit_code is not None:
+        _announce('impala_tf: second Ctrl-C: exiting now, without a '
+                  'checkpoint (the last one on disk is kept).')
+        os._exit(self._exit_code)  # pylint: disable=protected-access
       if signum == signal.SIGINT:
         # Second interrupt: give Ctrl-C back its usual meaning and raise.
         previous = (self._previous or {}).get(signal.SIGINT)
@@ -142,7 +169,7 @@ class StopSignal:
       return  # A repeated SIGTERM: the stop is already under way.
     self.request(f'received {name}')
     _announce(f'impala_tf: received {name}; the run will checkpoint and '
-              f'exit (Ctrl-C again to interrupt immediately).')
+              f'exit (Ctrl-C again to exit at once, without a checkpoint).')
 
   @staticmethod
   def _require_main_thread(what):

@@ -1,17 +1,24 @@
 """The one-machine training run: actors -> queue -> staging -> learner.
 
-  train(config, max_updates=None) -> RunResult
+  train(config, max_updates=None, ...) -> RunResult
 
 Data path: ActorThreads step environments and run batched inference with
 their ActingPolicy, then enqueue unrolls into the TrajectoryQueue; the
 StagingArea assembles and places the next batch while the Learner updates;
-the Learner publishes each new version to the ParameterStore, from which
-actors pull at the start of every unroll.
+after each update the learner publishes a snapshot to the ParameterStore,
+from which actors pull at the start of every unroll.
 
-The run resumes from the newest checkpoint in ``<logdir>/checkpoints``
-(learner network, optimiser slots, frame and update counters, actors' sampling
-RNGs, per-task episode statistics). It checkpoints every checkpoint_secs, on
-SIGTERM/SIGINT and at the end; a non-finite loss stops it without
+Every thread shares one StopSignal (impala_tf.stopping): SIGTERM/SIGINT and
+the end of the budget ask for a clean stop; a fault anywhere (a thread that
+died, a stall, a non-finite loss) calls ``stop.fail`` and the loop head turns
+it into a TrainingError.
+
+The run takes ``<logdir>`` for itself (impala_tf.run_directory) and resumes
+from the newest intact checkpoint in ``<logdir>/checkpoints`` (learner
+network, optimiser slots, frame and update counters, actors' sampling RNGs,
+per-task episode statistics); only then does it write ``config.json`` and
+drop metrics rows logged after that checkpoint. It checkpoints every
+checkpoint_secs, on a stop request and at the end; a fault stops it without
 overwriting the last good checkpoint.
 """
 
@@ -19,7 +26,6 @@ import dataclasses
 import json
 import math
 import os
-import threading
 import time
 from typing import Optional
 
@@ -28,11 +34,11 @@ import numpy as np
 from impala_tf import builder
 from impala_tf import checkpointing
 from impala_tf import metrics
+from impala_tf import run_directory
 from impala_tf import stopping
 from impala_tf.acting.actor import ActorThread
 from impala_tf.acting.policy import ActingPolicy
 from impala_tf.config import Config
-from impala_tf.learning import Learner
 from impala_tf.params import ParameterStore
 from impala_tf.staging import StagingArea
 from impala_tf.trajectory_queue import QueueClosed, StallError, TrajectoryQueue
@@ -52,7 +58,6 @@ class RunResult:
 
 
 def _save_config(config: Config):
-  os.makedirs(config.logdir, exist_ok=True)
   path = os.path.join(config.logdir, 'config.json')
   tmp = path + '.tmp'
   with open(tmp, 'w') as f:
@@ -61,17 +66,27 @@ def _save_config(config: Config):
 
 
 class _Run:
-  """Holds the parts of one run; ``loop`` is the learner's main loop."""
+  """Holds the parts of one run; ``close`` releases the run directory."""
 
-  def __init__(self, config: Config, strategy=None, env_factory=None):
+  def __init__(self, config: Config, stop, strategy=None, env_factory=None):
     self.config = config.validate()
+    self.stop = stop
     self.task_set = builder.make_task_set(config, env_factory)
+    run_directory.prepare(config.logdir)
+    self.lock = run_directory.RunLock(config.logdir).acquire()
+    try:
+      self._build(strategy)
+    except BaseException:
+      self.lock.release()
+      raise
+
+  def _build(self, strategy):
+    config = self.config
     self._preflight()
-    _save_config(config)
     self.strategy = strategy or builder.make_strategy(config)
     agent_factory = builder.make_agent_factory(config, self.task_set)
-    self.learner = Learner(config, self.task_set.spec, agent_factory,
-                           self.strategy)
+    self.learner = builder.make_learner(config, self.task_set.spec,
+                                        agent_factory, self.strategy)
     self.policies = [
         ActingPolicy(agent_factory(), self.task_set.spec,
                      seed=config.seed * 7919 + thread)
@@ -81,10 +96,9 @@ class _Run:
         os.path.join(config.logdir, 'checkpoints'))
     self.generation = 0
     self.env_restarts_before = 0
-    self._restore()
-    self.halt = threading.Event()
-    self.errors = []
     self.actors = []
+    self._restore()
+    _save_config(config)  # Only now: a refused restore leaves it alone.
     self.store = ParameterStore(self.learner.variables,
                                 version=int(self.learner.num_updates))
 
@@ -104,15 +118,20 @@ class _Run:
 
   def _restore(self):
     restored = self.checkpoints.restore_latest(self.trackables())
-    if restored is None:
-      return
-    _, extra = restored
-    self.episodes.load_state_dict(extra['episodes'])
-    self.generation = extra['generation'] + 1
-    self.env_restarts_before = extra.get('env_restarts', 0)
-    print(f'Resumed from {self.checkpoints.latest()} at '
-          f'{int(self.learner.num_frames):,} frames, '
-          f'{int(self.learner.num_updates):,} updates.', flush=True)
+    frames = 0
+    if restored is not None:
+      _, extra = restored
+      self.episodes.load_state_dict(extra['episodes'])
+      self.generation = extra['generation'] + 1
+      self.env_restarts_before = extra.get('env_restarts', 0)
+      frames = int(self.learner.num_frames)
+      print(f'Resumed from {self.checkpoints.latest()} at {frames:,} frames, '
+            f'{int(self.learner.num_updates):,} updates.', flush=True)
+    dropped = metrics.drop_rows_after(self.config.logdir, frames)
+    if dropped:
+      print(f'Dropped {dropped:,} metrics.csv rows logged after frame '
+            f'{frames:,} (by a run that stopped without a checkpoint).',
+            flush=True)
 
   def save(self):
     extra = dict(episodes=self.episodes.state_dict(),
@@ -126,13 +145,9 @@ class _Run:
     return self.env_restarts_before + sum(
         a.env_restarts for a in self.actors)
 
-  def on_thread_error(self, message):
-    self.errors.append(message)
-    self.halt.set()
-
   def start_threads(self):
     config = self.config
-    self.queue = TrajectoryQueue(config.queue_capacity, self.halt,
+    self.queue = TrajectoryQueue(config.queue_capacity, self.stop,
                                  config.stall_timeout_secs)
     self.actors = []
     for thread in range(config.actor_threads):
@@ -140,19 +155,17 @@ class _Run:
                                                  self.generation)
       self.actors.append(ActorThread(
           thread, make_envs, self.policies[thread], self.store, self.queue,
-          self.episodes, config.unroll_length, self.halt,
-          max_env_restarts=config.max_env_restarts,
-          on_error=self.on_thread_error))
+          self.episodes, config.unroll_length, self.stop,
+          max_env_restarts=config.max_env_restarts))
     self.staging = StagingArea(self.queue, config.batch_size,
-                               self.learner.place, self.halt,
-                               config.stall_timeout_secs,
-                               on_error=self.on_thread_error)
+                               self.learner.place, self.stop,
+                               config.stall_timeout_secs)
     for actor in self.actors:
       actor.start()
     self.staging.start()
 
   def stop_threads(self, timeout=30.0):
-    self.halt.set()
+    self.stop.request('the run ended')  # No-op if a stop was requested.
     deadline = time.monotonic() + timeout
     for actor in self.actors:
       actor.join(max(0.0, deadline - time.monotonic()))
@@ -160,6 +173,9 @@ class _Run:
     if alive:
       print(f'Warning: threads still running after {timeout:.0f}s: {alive}',
             flush=True)
+
+  def close(self):
+    self.lock.release()
 
 
 def _rss_megabytes():
@@ -196,79 +212,93 @@ def _summary_scalars(run, stats, lags, fps):
   return scalars
 
 
-def _finite(stats):
-  return all(math.isfinite(v) for v in stats.values())
+def _non_finite(stats):
+  return {k: v for k, v in stats.items() if not math.isfinite(v)}
 
 
 def train(config: Config, max_updates: Optional[int] = None,
           strategy=None, install_signal_handlers=True,
           max_seconds: Optional[float] = None,
-          on_update=None, env_factory=None) -> RunResult:
+          on_update=None, env_factory=None, stop=None) -> RunResult:
   """Trains until total_environment_frames (or max_updates, or a stop).
 
   Args:
     config: the run's Config.
     max_updates: stop after this many updates in this call.
     strategy: a tf.distribute strategy (default: from config).
-    install_signal_handlers: SIGTERM/SIGINT checkpoint and stop (main thread).
+    install_signal_handlers: SIGTERM/SIGINT checkpoint and stop (main thread;
+      ignored when ``stop`` is given).
     max_seconds: stop after this much wall time in the learner loop.
     on_update: optional callback(frames, stats) after every update (used by
       the throughput benchmark).
     env_factory: optional (num_envs, seed) -> BatchedEnv for an environment
       that is not a named level (see builder.CustomTask).
+    stop: a StopSignal the caller installed already (the training binary
+      installs it before TensorFlow loads); default: a new one.
+
+  Raises:
+    ConfigError, EnvSetupError, CheckpointMismatchError: before training.
+    TrainingError: the run stopped on a fault.
   """
-  run = _Run(config, strategy, env_factory)
-  learner = run.learner
+  owns_handlers = stop is None and install_signal_handlers
+  stop = stop or stopping.StopSignal()
+  if owns_handlers:
+    stop.install()
+  try:
+    run = _Run(config, stop, strategy, env_factory)
+    try:
+      return _loop(run, max_updates, max_seconds, on_update)
+    finally:
+      run.close()
+  finally:
+    if owns_handlers:
+      stop.uninstall()
+
+
+def _loop(run, max_updates, max_seconds, on_update):
+  """The learner's main loop; the only place that ends the run."""
+  config, learner, stop = run.config, run.learner, run.stop
   writer = metrics.MetricsWriter(config.logdir)
   progress = metrics.ProgressLine(config.total_environment_frames,
                                   interval_seconds=config.progress_secs)
-  stop = stopping.StopSignal()
-  if install_signal_handlers:
-    stop.install()
   run.start_threads()
-  stopped_because = 'finished'
-  last_checkpoint = time.monotonic()
-  last_summary = 0.0
-  good_to_save = True
   updates_this_run = 0
-  loop_start = time.monotonic()
+  last_checkpoint = loop_start = time.monotonic()
+  last_summary = 0.0
   frames_at_summary = int(learner.num_frames)
   time_at_summary = time.monotonic()
   lags = []  # Policy lag of every batch since the last summary.
   try:
     while True:
+      if stop.requested:
+        stopped_because = ('failure' if stop.failure else
+                           f'stop requested ({stop.reason})')
+        break
       if int(learner.num_frames) >= config.total_environment_frames:
+        stopped_because = 'finished'
         break
       if max_updates is not None and updates_this_run >= max_updates:
         stopped_because = 'max_updates'
         break
-      if max_seconds is not None and time.monotonic() - loop_start > (
-          max_seconds):
+      if max_seconds is not None and (
+          time.monotonic() - loop_start > max_seconds):
         stopped_because = 'max_seconds'
         break
-      if stop.requested:
-        stopped_because = f'stop requested ({stop.reason})'
-        break
-      if run.errors or run.halt.is_set():
-        break
       try:
-        batch, placed = run.staging.get(interrupted=lambda: stop.requested)
+        batch, placed = run.staging.get()
       except QueueClosed:
-        continue  # Loop head reports why (stop or a thread error).
+        continue  # The loop head says why.
       except StallError as e:
-        stopped_because = 'stall'
-        raise TrainingError(str(e)) from None
+        stop.fail(str(e))
+        continue
       version_before = int(learner.num_updates)
       stats = learner.step(placed)
       updates_this_run += 1
-      if not _finite(stats):
-        good_to_save = False
-        stopped_because = 'non-finite loss'
-        raise TrainingError(
-            f'Non-finite loss at update {version_before + 1} '
-            f'({ {k: v for k, v in stats.items() if not math.isfinite(v)} }); '
-            'stopping. The last good checkpoint is kept: '
-            f'{run.checkpoints.latest()}')
+      if _non_finite(stats):
+        stop.fail(f'Non-finite loss at update {version_before + 1} '
+                  f'({_non_finite(stats)}); stopping. The last good '
+                  f'checkpoint is kept: {run.checkpoints.latest()}')
+        continue
       run.store.publish(version_before + 1)
       frames = int(learner.num_frames)
       if on_update is not None:
@@ -289,17 +319,14 @@ def train(config: Config, max_updates: Optional[int] = None,
       if now - last_checkpoint >= config.checkpoint_secs:
         run.save()
         last_checkpoint = now
-    if run.errors:
-      stopped_because = 'thread error'
-      raise TrainingError(run.errors[0])
   finally:
     run.stop_threads()
-    checkpoint = run.checkpoints.latest()
-    if good_to_save and not run.errors:
-      checkpoint = run.save()
     writer.close()
-    if install_signal_handlers:
-      stop.uninstall()
+  checkpoint = run.checkpoints.latest()
+  if stopped_because == 'failure':
+    raise TrainingError(stop.failure)
+  if updates_this_run:
+    checkpoint = run.save()
   print(f'Stopped: {stopped_because} at {int(learner.num_frames):,} frames; '
         f'checkpoint {checkpoint}', flush=True)
   return RunResult(num_frames=int(learner.num_frames),

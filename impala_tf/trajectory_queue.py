@@ -4,7 +4,7 @@ Actors ``put`` batches of unrolls (numpy Trajectory objects); the staging
 thread ``get``s them. The capacity bounds memory (backpressure: a full queue
 makes actors wait). Every wait has a deadline: a wait longer than
 ``stall_timeout`` raises StallError naming the side that stalled, and every
-wait gives up as soon as the run's stop event is set.
+wait gives up as soon as the run's stop signal (impala_tf.stopping) is set.
 """
 
 import queue
@@ -21,20 +21,20 @@ class QueueClosed(Exception):
   """The run is stopping; nothing more will come through."""
 
 
-def run_until_closed(body, name, on_error=None):
+def run_until_closed(body, name, stop):
   """Runs a worker thread's ``body``; a closed queue is a normal end.
 
-  Any other exception goes to ``on_error(message)`` (with the traceback) so
-  that the learner loop can stop the run, or is raised when on_error is None.
+  A stall stops the run through ``stop.fail(message)`` (a StopSignal) with
+  its one-sentence message; any other exception with its traceback.
   """
   try:
     body()
   except QueueClosed:
     pass
+  except StallError as e:
+    stop.fail(str(e))
   except Exception as e:  # pylint: disable=broad-except
-    if on_error is None:
-      raise
-    on_error(f'{name} failed: {e!r}\n{traceback.format_exc()}')
+    stop.fail(f'{name} failed: {e!r}\n{traceback.format_exc()}')
 
 
 class TrajectoryQueue:
@@ -42,12 +42,11 @@ class TrajectoryQueue:
 
   _POLL = 0.1
 
-  def __init__(self, capacity, stop_event: threading.Event,
-               stall_timeout=300.0):
+  def __init__(self, capacity, stop, stall_timeout=300.0):
     if capacity < 1:
       raise ValueError(f'capacity must be >= 1, got {capacity}.')
     self._queue = queue.Queue(maxsize=capacity)
-    self._stop = stop_event
+    self._stop = stop
     self._stall_timeout = stall_timeout
     self.capacity = capacity
     self._lock = threading.Lock()

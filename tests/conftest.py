@@ -15,7 +15,26 @@ tf.config.set_logical_device_configuration(
     _cpus[0], [tf.config.LogicalDeviceConfiguration()] * NUM_LOGICAL_CPUS)
 
 
-import pytest  # pylint: disable=g-import-not-at-top,g-bad-import-order
+# pylint: disable=g-import-not-at-top,g-bad-import-order
+import importlib.util
+import pathlib
+import sys
+
+import pytest
+
+_FAKE_LAB_PATH = pathlib.Path(__file__).parent / 'fakes' / 'fake_deepmind_lab.py'
+
+
+@pytest.fixture
+def fake_lab(monkeypatch):
+  """A freshly loaded fake deepmind_lab module (tests/fakes, a stand-in:
+  DeepMind Lab cannot be installed here) installed in sys.modules."""
+  module_spec = importlib.util.spec_from_file_location('deepmind_lab',
+                                                       _FAKE_LAB_PATH)
+  module = importlib.util.module_from_spec(module_spec)
+  module_spec.loader.exec_module(module)
+  monkeypatch.setitem(sys.modules, 'deepmind_lab', module)
+  return module
 
 
 @pytest.fixture(scope='session')

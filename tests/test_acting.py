@@ -1,7 +1,5 @@
 """Actor threads: unroll layout, recurrent-state bookkeeping, env restarts."""
 
-import threading
-
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -13,6 +11,7 @@ from impala_tf.acting.policy import ActingPolicy
 from impala_tf.envs import make_env
 from impala_tf.metrics import EpisodeStats
 from impala_tf.params import ParameterStore
+from impala_tf.stopping import StopSignal
 from impala_tf.trajectory_queue import TrajectoryQueue
 
 T = 12
@@ -24,15 +23,13 @@ def _start_actor(make_envs, core='lstm', max_env_restarts=5):
   policy = ActingPolicy(networks.build_agent('shallow', spec, core=core), spec,
                         seed=3)
   store = ParameterStore(policy.variables)  # Never published: fixed params.
-  halt = threading.Event()
-  queue = TrajectoryQueue(8, halt, stall_timeout=60)
+  stop = StopSignal()
+  queue = TrajectoryQueue(8, stop, stall_timeout=60)
   stats = EpisodeStats(['catch'])
-  errors = []
-  actor = ActorThread(0, make_envs, policy, store, queue, stats, T, halt,
-                      max_env_restarts=max_env_restarts,
-                      on_error=errors.append)
+  actor = ActorThread(0, make_envs, policy, store, queue, stats, T, stop,
+                      max_env_restarts=max_env_restarts)
   actor.start()
-  return actor, policy, queue, stats, halt, errors
+  return actor, policy, queue, stats, stop
 
 
 def _catch_group(restarts):
@@ -44,13 +41,13 @@ def _take(queue, count):
 
 
 def test_unrolls_overlap_by_one_entry_and_states_chain():
-  actor, policy, queue, stats, halt, errors = _start_actor(_catch_group)
+  actor, policy, queue, stats, stop = _start_actor(_catch_group)
   try:
     unrolls = _take(queue, 3)
   finally:
-    halt.set()
+    stop.request('test over')
     actor.join(10)
-  assert not errors
+  assert stop.failure is None
   first = unrolls[0]
   assert first.frame.shape == (T + 1, NUM_ENVS, 40, 40, 1)
   assert first.frame.dtype == np.uint8
@@ -80,13 +77,13 @@ def test_unrolls_overlap_by_one_entry_and_states_chain():
 
 
 def test_episode_statistics_are_recorded():
-  actor, _, queue, stats, halt, errors = _start_actor(_catch_group)
+  actor, _, queue, stats, stop = _start_actor(_catch_group)
   try:
     _take(queue, 3)  # 36 steps x 3 envs: at least 9 finished catch games.
   finally:
-    halt.set()
+    stop.request('test over')
     actor.join(10)
-  assert not errors
+  assert stop.failure is None
   episodes = stats.drain_new()
   assert len(episodes) >= 9
   for name, episode_return, length in episodes:
@@ -124,13 +121,13 @@ def test_a_crashing_environment_is_restarted_and_counted():
     return EnvGroup([(0, _FlakyEnv(make_env('catch', num_envs=2,
                                             seed=restarts), fail_at))])
 
-  actor, _, queue, _, halt, errors = _start_actor(make_envs)
+  actor, _, queue, _, stop = _start_actor(make_envs)
   try:
     unrolls = _take(queue, 2)
   finally:
-    halt.set()
+    stop.request('test over')
     actor.join(10)
-  assert not errors
+  assert stop.failure is None
   assert actor.env_restarts == 2
   assert made == [0, 1, 2]
   assert unrolls[0].frame.shape[1] == 2
@@ -141,11 +138,11 @@ def test_too_many_restarts_is_reported():
     return EnvGroup([(0, _FlakyEnv(make_env('catch', num_envs=1,
                                             seed=restarts), 1))])
 
-  actor, _, _, _, halt, errors = _start_actor(make_envs, max_env_restarts=2)
+  actor, _, _, _, stop = _start_actor(make_envs, max_env_restarts=2)
   actor.join(30)
-  halt.set()
   assert not actor.is_alive()
-  assert len(errors) == 1 and 'more than 2 environment restarts' in errors[0]
+  assert 'more than 2 environment restarts' in stop.failure
+  assert stop.requested  # A fault stops the whole run.
 
 
 def test_actor_pulls_new_parameters_once_per_unroll():
@@ -156,7 +153,8 @@ def test_actor_pulls_new_parameters_once_per_unroll():
   policy = ActingPolicy(networks.build_agent('shallow', spec,
                                              core='feedforward'), spec, seed=1)
   assert policy.refresh(store) == 0
-  np.testing.assert_array_equal(policy.variables[0], store._variables[0])  # pylint: disable=protected-access
+  np.testing.assert_array_equal(policy.variables[0],
+                                learner_policy.variables[0])
   learner_policy.variables[0].assign_add(tf.ones_like(
       learner_policy.variables[0]))
   assert policy.refresh(store) == 0  # Not published yet: no copy.
@@ -185,15 +183,47 @@ def test_sampling_is_reproducible_from_the_seed():
 def test_a_stalled_learner_is_reported_not_taken_for_an_env_crash():
   spec = make_env('catch').spec
   policy = ActingPolicy(networks.build_agent('shallow', spec), spec, seed=3)
-  halt = threading.Event()
-  queue = TrajectoryQueue(1, halt, stall_timeout=0.5)  # Nobody consumes.
-  errors = []
+  stop = StopSignal()
+  queue = TrajectoryQueue(1, stop, stall_timeout=0.5)  # Nobody consumes.
   actor = ActorThread(0, _catch_group, policy, ParameterStore(
-      policy.variables), queue, EpisodeStats(['catch']), T, halt,
-                      on_error=errors.append)
+      policy.variables), queue, EpisodeStats(['catch']), T, stop)
   actor.start()
   actor.join(60)
-  halt.set()
   assert not actor.is_alive()
   assert actor.env_restarts == 0
-  assert len(errors) == 1 and 'learner is not consuming' in errors[0]
+  assert 'learner is not consuming' in stop.failure
+
+
+def test_a_multi_task_batch_mixes_levels(fake_lab, tmp_path):
+  """DMLab-30 with the released learner's 150 actors over 2 threads: every
+  learner batch of 32 cut from a thread's unrolls spans many levels (the
+  original's learner dequeued single-actor unrolls, which mix levels).
+  DMLab is the named fake of tests/fakes (it cannot be installed here)."""
+  del fake_lab
+  from impala_tf import builder  # pylint: disable=g-import-not-at-top
+  from impala_tf.config import Config  # pylint: disable=g-import-not-at-top
+  from impala_tf.staging import StagingArea  # pylint: disable=g-import-not-at-top
+  config = Config(level_name='dmlab30', num_actors=150, actor_threads=2,
+                  batch_size=32, unroll_length=2, dataset_path=str(tmp_path))
+  task_set = builder.make_task_set(config)
+  assert len(task_set.levels) == 30
+  policy = ActingPolicy(networks.build_agent('shallow', task_set.spec),
+                        task_set.spec, seed=0)
+  stop = StopSignal()
+  queue = TrajectoryQueue(4, stop, stall_timeout=120)
+  actor = ActorThread(0, builder.make_env_group_factory(config, task_set, 0),
+                      policy, ParameterStore(policy.variables), queue,
+                      EpisodeStats(list(task_set.levels)), 2, stop)
+  staging = StagingArea(queue, 32, lambda batch: None, stop, 120)
+  actor.start()
+  staging.start()
+  try:
+    batches = [staging.get()[0] for _ in range(4)]
+  finally:
+    stop.request('test over')
+    actor.join(30)
+  assert stop.failure is None
+  for batch in batches:
+    assert len(set(batch.task_id.tolist())) >= 20, sorted(batch.task_id)
+  # The thread's first 32 actors, in actor order, play all 30 levels.
+  assert len(set(batches[0].task_id.tolist())) == 30

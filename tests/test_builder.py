@@ -6,20 +6,25 @@ import pytest
 from impala_tf import builder
 from impala_tf import training_loop
 from impala_tf.config import Config, ConfigError
+from impala_tf.stopping import StopSignal
 
 
 def test_actors_are_spread_round_robin_over_threads_and_levels():
   config = Config(level_name='pong,breakout', full_action_space=True,
                   num_actors=6, actor_threads=2)
   task_set = builder.make_task_set(config)
-  assert builder.actors_of_thread(config, 0) == [0, 2, 4]
-  assert builder.actors_of_thread(config, 1) == [1, 3, 5]
-  # Actor i plays levels[i % 2]: thread 0 holds only pong, thread 1 breakout.
+  assert builder.actors_of_thread(config, 0) == [0, 1, 2]
+  assert builder.actors_of_thread(config, 1) == [3, 4, 5]
+  # Actor i plays levels[i % 2]; each thread holds both games, grouped by
+  # level in its slots, and actor_order puts them back in actor order.
   group0 = builder.make_env_group_factory(config, task_set, 0)(0)
   group1 = builder.make_env_group_factory(config, task_set, 1)(0)
   try:
-    np.testing.assert_array_equal(group0.task_ids, [0, 0, 0])
-    np.testing.assert_array_equal(group1.task_ids, [1, 1, 1])
+    np.testing.assert_array_equal(group0.task_ids, [1, 0, 0])  # breakout 1st.
+    np.testing.assert_array_equal(group0.task_ids[group0.actor_order],
+                                  [0, 1, 0])
+    np.testing.assert_array_equal(group1.task_ids[group1.actor_order],
+                                  [1, 0, 1])
     assert group0.spec.num_actions == 18  # Shared full action set.
   finally:
     group0.close()
@@ -53,5 +58,6 @@ def test_multi_task_training_runs_and_keeps_per_task_statistics(tmp_path):
   result = training_loop.train(config, max_updates=2,
                                install_signal_handlers=False)
   assert result.num_updates == 2
-  run = training_loop._Run(config)  # pylint: disable=protected-access
+  run = training_loop._Run(config, StopSignal())  # pylint: disable=protected-access
+  run.close()
   assert run.episodes.task_names == ['pong', 'breakout']

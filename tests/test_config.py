@@ -23,6 +23,11 @@ from impala_tf.config import Config, ConfigError
     (dict(strategy='mirrored', num_learner_devices=3), 'batch_size'),
     (dict(total_environment_frames=0), 'total_environment_frames'),
     (dict(logdir=''), 'logdir'),
+    (dict(learning_rate=float('inf')), 'learning_rate'),
+    (dict(entropy_cost=float('inf')), 'entropy_cost'),
+    (dict(epsilon=float('nan')), 'epsilon'),
+    (dict(max_grad_norm=float('inf')), 'max_grad_norm'),
+    (dict(checkpoint_secs=float('inf')), 'checkpoint_secs'),
 ])
 def test_bad_values_name_the_flag(changes, flag):
   with pytest.raises(ConfigError) as info:
@@ -61,3 +66,31 @@ def test_every_paper_config_parses_and_validates():
     task_set = builder.make_task_set(config)  # Level names and repeats.
     assert config.logdir.startswith('logs/'), path
     assert task_set.spec.num_actions > 0
+
+
+def test_the_dmlab_single_level_config_is_the_released_deep_example():
+  """scalable_agent's single-level example (and the returns its README
+  quotes) is the deep ResNet agent with an LSTM, 48 actors, batch 32."""
+  import os  # pylint: disable=g-import-not-at-top
+  from impala_tf import flags as flags_lib  # pylint: disable=g-import-not-at-top
+  repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  config = flags_lib.config_from_flagfile(os.path.join(
+      repo, 'paper_configs', 'dmlab_explore_goal_locations_small.cfg'))
+  assert (config.network, config.core) == ('deep', 'lstm')
+  assert (config.num_actors, config.batch_size) == (48, 32)
+  assert (config.learning_rate, config.entropy_cost) == (0.00048, 0.00025)
+  assert config.epsilon == 0.1 and config.unroll_length == 100
+
+
+def test_config_and_flags_do_not_import_tensorflow():
+  """--help and flag errors must not wait for TensorFlow to load."""
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  code = ('import sys; import impala_tf.flags, impala_tf.stopping, '
+          'impala_tf.run_directory; from impala_tf import builder; '
+          'builder.make_task_set(impala_tf.config.Config()); '
+          'print(sorted(m for m in ("tensorflow", "sonnet") '
+          'if m in sys.modules))')
+  result = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                          text=True, timeout=120, check=True)
+  assert result.stdout.strip() == '[]', result.stdout

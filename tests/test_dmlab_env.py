@@ -6,7 +6,6 @@ real module and is skipped when it cannot be imported.
 """
 
 import importlib.util
-import pathlib
 import sys
 
 import numpy as np
@@ -16,7 +15,6 @@ from impala_tf.envs import dmlab
 from impala_tf.envs.dmlab import env as dmlab_env
 from impala_tf.envs.dmlab import levels as dmlab_levels
 
-_FAKE_PATH = pathlib.Path(__file__).parent / 'fakes' / 'fake_deepmind_lab.py'
 
 # Paper Table D.2, written out independently of the implementation, in DMLab's
 # native order (look_lr, look_du, strafe_lr, move_bf, fire, jump, crouch).
@@ -31,17 +29,6 @@ PAPER_ACTIONS = [
     (20, 0, 0, 1, 0, 0, 0),     # look right + forward
     (0, 0, 0, 0, 1, 0, 0),      # fire
 ]
-
-
-@pytest.fixture
-def fake_lab(monkeypatch):
-  """A freshly loaded fake deepmind_lab module installed in sys.modules."""
-  module_spec = importlib.util.spec_from_file_location('deepmind_lab',
-                                                       _FAKE_PATH)
-  module = importlib.util.module_from_spec(module_spec)
-  module_spec.loader.exec_module(module)
-  monkeypatch.setitem(sys.modules, 'deepmind_lab', module)
-  return module
 
 
 @pytest.fixture

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from impala_tf import builder
 from impala_tf import networks
+from impala_tf import trajectory as trajectory_lib
 from impala_tf.config import Config
 from impala_tf.envs.spec import EnvSpec
-from impala_tf.learning import Learner
-from impala_tf.learning.learner import dummy_trajectory
 
 SPEC = EnvSpec('catch', (40, 40, 1), 3, frames_per_step=1)
 
@@ -25,10 +25,17 @@ def _agent_factory(core='lstm'):
   return lambda: networks.build_agent('shallow', SPEC, core=core)
 
 
+def Learner(config, spec, agent_factory, strategy=None):  # pylint: disable=invalid-name
+  learner = builder.make_learner(config, spec, agent_factory, strategy)
+  learner.config = config  # For _random_batch.
+  return learner
+
+
 def _random_batch(learner, seed=0):
   rng = np.random.default_rng(seed)
   c = learner.config
-  batch = dummy_trajectory(SPEC, learner.agent, c.unroll_length, c.batch_size)
+  batch = trajectory_lib.empty(SPEC, c.unroll_length, c.batch_size, 0,
+                               learner.agent.initial_state(c.batch_size))
   steps, size = c.unroll_length + 1, c.batch_size
   return batch._replace(
       frame=rng.integers(0, 256, batch.frame.shape, dtype=np.uint8),
@@ -120,3 +127,95 @@ def test_learner_uses_the_documented_alignment():
   changed_last = batch._replace(done=batch.done.copy())
   changed_last.done[-1] = True
   assert loss_of(changed_last) != pytest.approx(base, rel=1e-6)
+
+
+def _loss_inputs(learner, batch, monkeypatch):
+  """The arguments the learner hands to losses.impala_loss for ``batch``."""
+  from impala_tf.learning import learner as learner_module  # pylint: disable=g-import-not-at-top
+  seen = {}
+  real = learner_module.losses.impala_loss
+
+  def spy(**kwargs):
+    seen.update(kwargs)
+    return real(**kwargs)
+
+  monkeypatch.setattr(learner_module.losses, 'impala_loss', spy)
+  learner._loss_and_grads_fn(  # pylint: disable=protected-access
+      tf.nest.map_structure(tf.convert_to_tensor, batch))
+  return {k: np.asarray(v) for k, v in seen.items()
+          if isinstance(v, tf.Tensor)}
+
+
+def _distinct_batch(learner):
+  """A batch whose every entry differs from its neighbours in time."""
+  batch = _random_batch(learner, 11)
+  steps, size = batch.reward.shape
+  t = np.arange(steps)[:, None] * 10 + np.arange(size)[None, :]
+  return batch._replace(
+      reward=t.astype(np.float32) / 100.0,
+      action=(t % 3).astype(np.int32),
+      behaviour_logits=(t[..., None] + np.arange(3)).astype(np.float32),
+      done=np.zeros((steps, size), bool))
+
+
+@pytest.mark.parametrize('field,expected', [
+    ('rewards', lambda b: b.reward[1:]),
+    ('actions', lambda b: b.action[:-1]),
+    ('behaviour_logits', lambda b: b.behaviour_logits[:-1]),
+    ('dones', lambda b: b.done[1:]),
+])
+def test_loss_inputs_are_aligned_as_documented(field, expected, monkeypatch):
+  """reward of arriving at x_{t+1}; the action chosen at x_t and its
+  behaviour logits (scalable_agent experiment.py)."""
+  learner = Learner(_config(), SPEC, _agent_factory())
+  batch = _distinct_batch(learner)
+  batch.done[2, 1] = True  # So that a shifted done would show.
+  seen = _loss_inputs(learner, batch, monkeypatch)
+  np.testing.assert_array_equal(seen[field], expected(batch))
+
+
+def test_learner_outputs_and_bootstrap_are_aligned(monkeypatch):
+  learner = Learner(_config(), SPEC, _agent_factory())
+  batch = _distinct_batch(learner)
+  seen = _loss_inputs(learner, batch, monkeypatch)
+  from impala_tf.learning.learner import agent_input  # pylint: disable=g-import-not-at-top
+  output, _ = learner.agent.unroll(agent_input(batch, SPEC), batch.core_state)
+  np.testing.assert_allclose(seen['learner_logits'],
+                             output.policy_logits[:-1], rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(seen['learner_values'], output.baseline[:-1],
+                             rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(seen['bootstrap_value'], output.baseline[-1],
+                             rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('reduction', ['sum', 'mean'])
+def test_mirrored_learner_with_instructions_equals_one_device(
+    reduction, mirrored_strategy):
+  """The instruction embedding's gradient is sparse (IndexedSlices); both
+  loss reductions must all-reduce, scale and apply it like one device."""
+  spec = EnvSpec('language', (40, 40, 3), 3, has_instruction=True,
+                 frames_per_step=1)
+  factory = lambda: networks.build_agent('shallow', spec, core='lstm')
+  config = _config(loss_reduction=reduction)
+  single = Learner(config, spec, factory)
+  mirrored = Learner(config.replace(strategy='mirrored',
+                                    num_learner_devices=2),
+                     spec, factory, mirrored_strategy)
+  _copy_weights(single, mirrored)
+  rng = np.random.default_rng(3)
+  batch = trajectory_lib.empty(spec, 5, 4, networks.MAX_WORDS,
+                               single.agent.initial_state(4))
+  words = np.array([['pick up the red balloon'], ['go'], ['']] * 2).ravel()
+  ids = networks.tokenize_instructions(words[:4]).numpy()
+  batch = batch._replace(
+      frame=rng.integers(0, 256, batch.frame.shape, dtype=np.uint8),
+      reward=rng.normal(size=batch.reward.shape).astype(np.float32),
+      action=rng.integers(0, 3, batch.action.shape).astype(np.int32),
+      instruction=np.broadcast_to(ids, batch.instruction.shape).copy())
+  a = single.step(single.place(batch))
+  b = mirrored.step(mirrored.place(batch))
+  np.testing.assert_allclose(b['total'], a['total'], rtol=1e-4, atol=1e-4)
+  for u, v in zip(single.variables, mirrored.variables):
+    for component in mirrored_strategy.experimental_local_results(v):
+      np.testing.assert_allclose(component.numpy(), u.numpy(), rtol=1e-4,
+                                 atol=1e-5)

@@ -70,7 +70,7 @@ def test_baseline_loss_and_its_gradient(data):
     loss = 0.5 * losses.baseline_loss(vs - values)
   np.testing.assert_allclose(
       loss, 0.25 * np.sum((vs - data['values'])**2), rtol=1e-5)
-  # baseline_cost 0.5 => gradient -0.5 (vs - V), paper_facts 1.4.
+  # baseline_cost 0.5 => gradient -0.5 (vs - V), as scalable_agent experiment.py.
   np.testing.assert_allclose(tape.gradient(loss, values),
                              -0.5 * (vs - data['values']), rtol=1e-5)
 

@@ -385,3 +385,15 @@ def test_progress_unknown_speed_and_done():
     (math.inf, '?'), (-1, '?')])
 def test_format_duration(seconds, text):
   assert metrics.format_duration(seconds) == text
+
+
+def test_drop_rows_after_keeps_the_header_and_earlier_steps(tmp_path):
+  from impala_tf.metrics import drop_rows_after  # pylint: disable=g-import-not-at-top
+  assert drop_rows_after(tmp_path, 10) == 0  # No file yet.
+  path = tmp_path / 'metrics.csv'
+  path.write_text('step,wall_time,tag,value\n'
+                  '5,1.0,a,1.0\n10,2.0,a,2.0\n11,3.0,a,3.0\n40,4.0,b,4.0')
+  assert drop_rows_after(tmp_path, 10) == 2
+  assert path.read_text() == ('step,wall_time,tag,value\n'
+                              '5,1.0,a,1.0\n10,2.0,a,2.0\n')
+  assert drop_rows_after(tmp_path, 10) == 0

@@ -8,6 +8,7 @@ import pytest
 
 from impala_tf import trajectory as trajectory_lib
 from impala_tf.staging import StagingArea
+from impala_tf.stopping import StopSignal
 from impala_tf.trajectory_queue import QueueClosed, StallError, TrajectoryQueue
 
 
@@ -28,8 +29,8 @@ def _chunk(first_id, size, steps=3):
 
 
 def test_full_queue_blocks_the_producer():
-  halt = threading.Event()
-  queue = TrajectoryQueue(2, halt, stall_timeout=30)
+  stop = StopSignal()
+  queue = TrajectoryQueue(2, stop, stall_timeout=30)
   queue.put(1)
   queue.put(2)
   done = threading.Event()
@@ -49,8 +50,8 @@ def test_full_queue_blocks_the_producer():
 
 
 def test_stalls_are_reported_with_the_stalled_side():
-  halt = threading.Event()
-  queue = TrajectoryQueue(1, halt, stall_timeout=0.3)
+  stop = StopSignal()
+  queue = TrajectoryQueue(1, stop, stall_timeout=0.3)
   with pytest.raises(StallError, match='actors are not producing'):
     queue.get()
   queue.put(1)
@@ -59,9 +60,9 @@ def test_stalls_are_reported_with_the_stalled_side():
 
 
 def test_stop_event_releases_waiters():
-  halt = threading.Event()
-  queue = TrajectoryQueue(1, halt, stall_timeout=30)
-  threading.Timer(0.2, halt.set).start()
+  stop = StopSignal()
+  queue = TrajectoryQueue(1, stop, stall_timeout=30)
+  threading.Timer(0.2, stop.request, ('test',)).start()
   start = time.monotonic()
   with pytest.raises(QueueClosed):
     queue.get()
@@ -69,8 +70,8 @@ def test_stop_event_releases_waiters():
 
 
 def test_staging_assembles_exact_batches_in_order_and_splits_chunks():
-  halt = threading.Event()
-  queue = TrajectoryQueue(16, halt, stall_timeout=30)
+  stop = StopSignal()
+  queue = TrajectoryQueue(16, stop, stall_timeout=30)
   for i in range(5):
     queue.put(_chunk(i * 3, 3))  # 15 unrolls in chunks of 3.
   placed_log = []
@@ -79,11 +80,11 @@ def test_staging_assembles_exact_batches_in_order_and_splits_chunks():
     placed_log.append(threading.current_thread().name)
     return batch
 
-  staging = StagingArea(queue, 4, place, halt, stall_timeout=30).start()
+  staging = StagingArea(queue, 4, place, stop, stall_timeout=30).start()
   try:
     batches = [staging.get()[1] for _ in range(3)]
   finally:
-    halt.set()
+    stop.request('test over')
   for k, batch in enumerate(batches):
     expected = np.arange(4 * k, 4 * k + 4)
     np.testing.assert_array_equal(batch.task_id, expected)
@@ -95,11 +96,11 @@ def test_staging_assembles_exact_batches_in_order_and_splits_chunks():
 
 
 def test_staging_prepares_the_next_batch_while_the_learner_works():
-  halt = threading.Event()
-  queue = TrajectoryQueue(16, halt, stall_timeout=30)
+  stop = StopSignal()
+  queue = TrajectoryQueue(16, stop, stall_timeout=30)
   for i in range(4):
     queue.put(_chunk(i * 2, 2))
-  staging = StagingArea(queue, 2, lambda b: b, halt, stall_timeout=30).start()
+  staging = StagingArea(queue, 2, lambda b: b, stop, stall_timeout=30).start()
   try:
     staging.get()
     time.sleep(0.3)  # "Learner step": the next batch gets staged meanwhile.
@@ -107,4 +108,4 @@ def test_staging_prepares_the_next_batch_while_the_learner_works():
     # Only one batch is staged ahead; the rest stays in the queue.
     assert queue.size() == 1
   finally:
-    halt.set()
+    stop.request('test over')

@@ -143,7 +143,7 @@ def test_atari57_medians_match_paper_table_4(column, paper_median):
 
 
 def test_atari57_means_differ_from_paper_as_documented():
-  # paper_facts 4.4: with these references the means are 1592.5/707.4/179.4
+  # With these references (DQN Zoo's) the means are 1592.5/707.4/179.4
   # (paper: 957.6/466.4/176.9); video_pinball's reference explains the gap.
   means = [scoring.atari57_mean_score(_table_c1(c)) for c in
            ('impala_deep_expert', 'impala_shallow_expert',

@@ -140,13 +140,15 @@ def test_install_is_idempotent(clean_handlers):
 _CHILD = textwrap.dedent("""
     import sys, time
     from impala_tf.stopping import StopSignal
-    with StopSignal() as stop:
+    exit_code = int(sys.argv[2]) if len(sys.argv) > 2 else None
+    with StopSignal(exit_code_on_second_interrupt=exit_code) as stop:
       print('ready', flush=True)
       while not stop.wait(0.05):
         pass
       print('checkpointing because', stop.reason, flush=True)
-      if len(sys.argv) > 1:  # Simulate being stuck while stopping.
+      if len(sys.argv) > 1:  # Simulate a long checkpoint while stopping.
         time.sleep(30)
+      print('checkpoint written', flush=True)
     print('exited cleanly', flush=True)
 """)
 
@@ -189,3 +191,26 @@ def test_stuck_child_can_be_interrupted_with_second_ctrl_c(start_child):
   assert proc.returncode != 0
   assert 'KeyboardInterrupt' in err
   assert 'exited cleanly' not in out
+
+
+def test_second_ctrl_c_can_exit_at_once_and_quietly(start_child):
+  """The binaries' mode: no checkpoint, no traceback, exit code 130."""
+  proc = start_child('stuck', '130')
+  proc.send_signal(signal.SIGINT)
+  assert 'checkpointing because received SIGINT' in proc.stdout.readline()
+  proc.send_signal(signal.SIGINT)
+  out, err = proc.communicate(timeout=10)
+  assert proc.returncode == 130
+  assert 'second Ctrl-C: exiting now, without a checkpoint' in err
+  assert 'Traceback' not in err and 'KeyboardInterrupt' not in err
+  assert 'checkpoint written' not in out and 'exited cleanly' not in out
+
+
+def test_fail_records_the_first_fault_and_requests_a_stop():
+  stop = StopSignal()
+  assert stop.failure is None
+  stop.fail('actor thread 3 failed: boom')
+  stop.fail('a later fault')
+  assert stop.requested and stop.is_set()
+  assert stop.failure == 'actor thread 3 failed: boom'
+  assert 'actor thread 3 failed' in stop.reason

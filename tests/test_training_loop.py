@@ -1,4 +1,4 @@
-"""Learning tests: Catch is learned; an Atari game trains end to end.
+"""The training loop: Catch is learned; an Atari game trains end to end.
 
 The Catch test is the learning-regression test: the full pipeline (actor
 threads, queue, staging, learner, parameter store) must turn a random policy
@@ -6,11 +6,13 @@ threads, queue, staging, learner, parameter store) must turn a random policy
 150K frames (about a minute on 2 cores).
 """
 
+import dataclasses
 import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from absl import flags
 
 from impala_tf import flags as flags_lib
 from impala_tf import plot
@@ -20,8 +22,12 @@ from impala_tf.config import Config
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def test_every_config_field_has_a_flag():
-  assert set(flags_lib.HELP) == set(Config.__dataclass_fields__)
+def test_every_config_field_has_a_flag_with_help():
+  flag_values = flags.FlagValues()
+  flags_lib.define_config_flags(flag_values)
+  for field in dataclasses.fields(Config):
+    assert flag_values[field.name].help == field.metadata['help']
+    assert len(field.metadata['help']) > 10, field.name
 
 
 def test_catch_is_learned(tmp_path):
@@ -121,7 +127,31 @@ def test_silent_actors_are_reported_as_a_stall(tmp_path):
                   stall_timeout_secs=1.5)
   start = time.monotonic()
   with pytest.raises(training_loop.TrainingError,
-                     match='actors or the staging thread stalled'):
+                     match='actors (are not producing|or the staging '
+                     'thread stalled)'):
     training_loop.train(config, install_signal_handlers=False,
                         env_factory=Frozen)
   assert time.monotonic() - start < 60
+
+
+def test_resume_drops_metrics_logged_after_the_checkpoint(tmp_path, capsys):
+  """A run killed after its last checkpoint left rows for frames that the
+  resumed run trains again; they must not appear twice."""
+  config = Config(level_name='catch', num_action_repeats=1, num_actors=2,
+                  actor_threads=1, batch_size=2, unroll_length=5,
+                  logdir=str(tmp_path), progress_secs=100, summary_secs=0.001)
+  first = training_loop.train(config, max_updates=2,
+                              install_signal_handlers=False)
+  assert first.num_frames == 20
+  path = os.path.join(tmp_path, 'metrics.csv')
+  before = open(path).read()
+  with open(path, 'a') as f:  # What the killed run logged past frame 20.
+    f.write('30,1.0,loss/total,0.5\n40,2.0,loss/total,0.25\n')
+  training_loop.train(config, max_updates=1, install_signal_handlers=False)
+  assert 'Dropped 2 metrics.csv rows logged after frame 20' in (
+      capsys.readouterr().out)
+  rows = open(path).read()
+  assert rows.startswith(before)
+  assert '30,1.0,loss/total' not in rows and '40,2.0,loss/total' not in rows
+  steps = [int(line.split(',')[0]) for line in rows.splitlines()[1:]]
+  assert max(steps) == 30 and steps.count(30) >= 1  # Logged anew.

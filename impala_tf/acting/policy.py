@@ -24,7 +24,6 @@ class ActingPolicy:
     self.agent = agent
     self.spec = spec
     self.generator = tf.random.Generator.from_seed(seed)
-    self._instruction_width = networks.MAX_WORDS if spec.has_instruction else 0
     # Build the variables with a one-entry batch.
     state = agent.initial_state(1)
     self._step(np.zeros([1], np.int32), np.zeros([1], np.float32),

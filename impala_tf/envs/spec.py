@@ -4,7 +4,7 @@ An environment here is always *batched*: one object steps ``num_envs`` copies of
 a level at once, because actors batch inference across environments. All
 arrays are numpy and carry the batch dimension first.
 
-Episode-end convention (the original scalable_agent's, paper_facts 1.3): when an
+Episode-end convention (the original's, scalable_agent environments.py): when an
 episode ends at a step, that step's ``reward`` belongs to the ending episode,
 ``done`` is True, and ``observation`` is already the first observation of the
 next episode (the environment resets itself in the same call).

@@ -4,8 +4,11 @@
 value as a TensorBoard scalar and appends one row per value to
 ``<logdir>/metrics.csv`` (long format ``step,wall_time,tag,value``), which
 ``impala_tf.plot`` and other tools read without TensorFlow. The CSV is opened
-in append mode, so a resumed run continues the same file (rows of steps
-repeated after a rewind to a checkpoint then appear twice; readers keep both).
+in append mode, so a resumed run continues the same file. A run that resumes
+from a checkpoint first calls ``drop_rows_after(logdir, step)``, so rows
+logged after that checkpoint (by a run that was killed) are not followed by a
+second copy of the same frames. (TensorBoard does the same by itself: it
+discards earlier events at steps it sees again.)
 
 Non-finite values are written as they are (``nan``, ``inf``, ``-inf`` in the
 CSV, which Python's ``float`` parses back).
@@ -38,6 +41,38 @@ def _to_float(tag, value):
     raise TypeError(f'Scalar summary {tag!r} needs a real number, got '
                     f'{value!r}.')
   return float(array.reshape(()))
+
+
+def drop_rows_after(logdir, step):
+  """Rewrites ``<logdir>/metrics.csv`` without the rows of steps > ``step``.
+
+  The file is replaced atomically (temporary file, then rename); rows that
+  do not parse are kept. Returns the number of rows dropped (0 if the file
+  does not exist).
+  """
+  path = os.path.join(os.fspath(logdir), CSV_FILENAME)
+  if not os.path.exists(path):
+    return 0
+  kept, dropped = [], 0
+  with open(path, newline='', encoding='utf-8') as f:
+    lines = f.read().splitlines(keepends=True)
+  for i, line in enumerate(lines):
+    try:
+      row_step = int(line.split(',', 1)[0]) if i > 0 else None
+    except ValueError:
+      row_step = None
+    if row_step is not None and row_step > step:
+      dropped += 1
+    else:
+      kept.append(line if line.endswith('\n') else line + '\n')
+  if dropped:
+    tmp = path + '.tmp'
+    with open(tmp, 'w', newline='', encoding='utf-8') as f:
+      f.writelines(kept)
+      f.flush()
+      os.fsync(f.fileno())
+    os.replace(tmp, path)
+  return dropped
 
 
 class MetricsWriter:

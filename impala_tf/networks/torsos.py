@@ -7,8 +7,8 @@ Frames stay uint8 until here and are scaled to [0, 1] as the first op.
 
 Shallow (paper: "2 conv layers, ~1.2M parameters" with the LSTM agent on
 DMLab): Conv 16 8x8/4 -> ReLU -> Conv 32 4x4/2 -> ReLU -> Linear 256 -> ReLU,
-VALID padding (the padding that gives the paper's parameter count;
-paper_facts 2.3).
+VALID padding (the padding that gives the paper's parameter count; the
+released code has no shallow torso, and SAME padding would give ~1.54M).
 
 Deep (paper: 15 conv layers, ~1.6M parameters; the released code's torso):
 three sections of (channels, residual blocks) = (16, 2), (32, 2), (32, 2);

@@ -5,7 +5,8 @@ after another in a loop. That is all an actor needs: the paper's throughput
 comes from running many actors (processes or machines) at once, not from
 batching inside one of them.
 
-Settings (paper_facts 2.4, 3.4, 5.1): RGB_INTERLEAVED frames of width 96 and
+Settings (paper Tables D.2 and D.3; scalable_agent environments.py and
+dmlab30.py): RGB_INTERLEAVED frames of width 96 and
 height 72 plus the INSTR string; every agent step is ``lab.step(action,
 num_steps=4)`` (DMLab applies the action on 4 frames and returns the summed
 reward); the 9-action set of ``actions.ACTION_SET``; level script

@@ -5,7 +5,7 @@ Pure data and name checks; nothing here imports DeepMind Lab.
 Twenty-eight DMLab-30 levels are used for both training and evaluation. The
 other two come as a pair: agents train on ``rooms_collect_good_objects_train``
 and ``rooms_exploit_deferred_effects_train`` and are evaluated on the held-out
-``..._test`` variants (paper_facts 5.1). ``LEVELS`` lists the 30 training names;
+``..._test`` variants (scalable_agent dmlab30.py, LEVEL_MAPPING). ``LEVELS`` lists the 30 training names;
 the two ``_test`` names are accepted as well (``ACCEPTED_LEVELS``).
 """
 
