@@ -119,6 +119,12 @@ class Config:
       300.0, 'A wait longer than this is reported as a stall.')
   max_env_restarts: int = _field(
       100, 'Environment crashes tolerated per actor thread.')
+  max_policy_lag: int = _field(
+      0, 'Drop (and count) unrolls acted with parameters more than this many '
+      'updates old; 0 keeps all.')
+  connect_timeout_secs: float = _field(
+      600.0, 'Distributed runs: how long an actor keeps trying to reach its '
+      'learner (with back-off) before it gives up.')
 
   @property
   def frames_per_update(self):
@@ -179,7 +185,7 @@ class Config:
       value = getattr(self, flag)
       require(flag, 0.0 <= value < 1.0, f'must be in [0, 1), got {value}.')
     for flag in ('entropy_cost', 'baseline_cost', 'max_grad_norm',
-                 'max_env_restarts'):
+                 'max_env_restarts', 'max_policy_lag', 'connect_timeout_secs'):
       require(flag, getattr(self, flag) >= 0,
               f'must be >= 0, got {getattr(self, flag)}.')
     require('actor_threads', self.actor_threads <= self.num_actors,

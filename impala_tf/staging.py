@@ -8,7 +8,13 @@ result in a one-slot buffer. So batch k + 1 is assembled and transferred while
 the learner runs step k.
 
   StagingArea(queue, batch_size, place_fn, stop).get() -> (batch, placed batch)
+
+With ``max_policy_lag`` > 0, unrolls acted with parameters more than that many
+updates older than the learner's (``learner_version()``) are dropped here,
+whichever source they came from, and counted in ``dropped_for_lag``.
 """
+
+import numpy as np
 
 import queue as queue_lib
 import threading
@@ -25,7 +31,8 @@ class StagingArea:
   _POLL = 0.1
 
   def __init__(self, source, batch_size, place_fn, stop,
-               stall_timeout=300.0):
+               stall_timeout=300.0, max_policy_lag=0,
+               learner_version=lambda: 0):
     self._source = source
     self._batch_size = batch_size
     self._place = place_fn
@@ -33,6 +40,9 @@ class StagingArea:
     self._stall_timeout = stall_timeout
     self._ready = queue_lib.Queue(maxsize=1)
     self._leftover = None
+    self._max_policy_lag = max_policy_lag
+    self._learner_version = learner_version
+    self.dropped_for_lag = 0
     self.wait_seconds = 0.0
     self._thread = threading.Thread(target=self._run, name='staging',
                                     daemon=True)
@@ -41,13 +51,26 @@ class StagingArea:
     self._thread.start()
     return self
 
+  def _fresh(self, chunk):
+    """The unrolls of ``chunk`` within the allowed policy lag (all if 0)."""
+    if self._max_policy_lag <= 0:
+      return chunk
+    lag = self._learner_version() - chunk.policy_version
+    keep = np.flatnonzero(lag <= self._max_policy_lag)
+    if len(keep) == len(lag):
+      return chunk
+    self.dropped_for_lag += len(lag) - len(keep)
+    return trajectory_lib.take(chunk, keep)
+
   def _assemble(self):
     parts, have = [], 0
     while have < self._batch_size:
       chunk = self._leftover if self._leftover is not None else (
-          self._source.get())
+          self._fresh(self._source.get()))
       self._leftover = None
       size = trajectory_lib.batch_size_of(chunk)
+      if size == 0:
+        continue
       need = self._batch_size - have
       if size > need:
         self._leftover = trajectory_lib.slice_batch(chunk, need, size)

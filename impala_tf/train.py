@@ -1,7 +1,11 @@
 """Training binary: python -m impala_tf.train --flagfile=paper_configs/atari_pong.cfg
 
-Runs one-machine IMPALA on a level or task set (see impala_tf/training_loop).
-Running it again with the same --logdir resumes from the last checkpoint.
+Without --job_name: one-process IMPALA (impala_tf/training_loop), actors as
+threads. With --job_name=learner|actor --task=i: one process of a distributed
+run (impala_tf/distributed), the cluster given by TF_CONFIG or by
+--learner_addresses and --num_actor_processes; impala_tf.launch starts a whole
+cluster on this machine. Running a learner again with the same --logdir
+resumes from the last checkpoint.
 
 The first Ctrl-C (or SIGTERM) checkpoints and exits; it is handled from the
 start of main, before TensorFlow loads. A second Ctrl-C exits at once without
@@ -21,6 +25,15 @@ flags_lib.define_config_flags()
 flags.DEFINE_integer('max_updates', None,
                      'Stop after this many learner updates in this process '
                      '(for smoke tests); the frame budget still applies.')
+flags.DEFINE_enum('job_name', '', ['', 'learner', 'actor'],
+                  'Distributed runs: this process\'s job (default: the '
+                  'one-process runtime; TF_CONFIG\'s task if it has one).')
+flags.DEFINE_integer('task', None, 'Distributed runs: index within the job.')
+flags.DEFINE_list('learner_addresses', None,
+                  'Distributed runs without TF_CONFIG: host:port of every '
+                  'learner (learner 0 is the chief).')
+flags.DEFINE_integer('num_actor_processes', None,
+                     'Distributed runs without TF_CONFIG: actor processes.')
 FLAGS = flags.FLAGS
 
 INTERRUPTED_EXIT_CODE = 130
@@ -44,6 +57,10 @@ def main(argv):
     _fail(e)
   if FLAGS.max_updates is not None and FLAGS.max_updates < 1:
     _fail(f'--max_updates: must be >= 1, got {FLAGS.max_updates}.')
+  cluster = _cluster()
+  if cluster is not None:
+    _run_job(config, cluster, stop)
+    return
   print(f'Training {config.level_name} ({config.network} network) for '
         f'{config.total_environment_frames:,} frames; logdir {config.logdir}',
         flush=True)
@@ -64,6 +81,80 @@ def main(argv):
           f'model; use a new --logdir. ({e})')
   except training_loop.TrainingError as e:
     sys.exit(f'impala_tf.train: stopped: {e}')
+
+
+def _cluster():
+  """The Cluster of this process, or None for the one-process runtime."""
+  import json  # pylint: disable=g-import-not-at-top
+  import os  # pylint: disable=g-import-not-at-top
+  from impala_tf.distributed import cluster as cluster_lib  # pylint: disable=g-import-not-at-top
+  tf_config = os.environ.get('TF_CONFIG', '')
+  task_of_tf_config = {}
+  if tf_config:
+    try:
+      task_of_tf_config = json.loads(tf_config).get('task') or {}
+    except (ValueError, AttributeError):
+      _fail('TF_CONFIG is not valid JSON.')
+  job_name = FLAGS.job_name or task_of_tf_config.get('type', '')
+  if not job_name:
+    return None
+  task = FLAGS.task if FLAGS.task is not None else task_of_tf_config.get(
+      'index', 0)
+  try:
+    if FLAGS.learner_addresses:
+      return cluster_lib.Cluster.from_flags(
+          FLAGS.learner_addresses,
+          FLAGS.num_actor_processes or len(FLAGS.learner_addresses),
+          job_name, task)
+    if not tf_config:
+      _fail(f'--job_name={job_name} needs the cluster: TF_CONFIG, or '
+            '--learner_addresses and --num_actor_processes.')
+    cluster = cluster_lib.Cluster.from_tf_config(tf_config)
+    if (cluster.job_name, cluster.task) != (job_name, task):
+      cluster = cluster_lib.Cluster(cluster.learners,
+                                    cluster.num_actor_processes, job_name,
+                                    task)
+    return cluster
+  except cluster_lib.ClusterError as e:
+    _fail(f'cluster: {e}')
+
+
+def _run_job(config, cluster, stop):
+  """One process of a distributed run; exits with the job's code."""
+  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
+  from impala_tf import checkpointing
+  from impala_tf import training_loop
+  from impala_tf.envs import EnvSetupError
+  # pylint: enable=g-import-not-at-top
+  where = f'{cluster.job_name} {cluster.task}'
+  try:
+    if cluster.job_name == 'actor':
+      from impala_tf.distributed import actor_job  # pylint: disable=g-import-not-at-top
+      sys.exit(actor_job.run_actor(config, cluster, stop))
+    from impala_tf.distributed import learner_job  # pylint: disable=g-import-not-at-top
+    print(f'[{where}] training {config.level_name} ({config.network} '
+          f'network) for {config.total_environment_frames:,} frames with '
+          f'{cluster.num_learners} learner(s) and '
+          f'{cluster.num_actor_processes} actor process(es); logdir '
+          f'{config.logdir}', flush=True)
+    learner_job.train_learner(config, cluster, stop,
+                              max_updates=FLAGS.max_updates)
+  except (ConfigError, EnvSetupError) as e:
+    _fail(e)
+  except checkpointing.CheckpointCorruptError as e:
+    _fail(f'--logdir {config.logdir}: no intact checkpoint to resume from '
+          f'(nothing was deleted). {e}')
+  except checkpointing.CheckpointMismatchError as e:
+    _fail(f'--logdir {config.logdir} holds a checkpoint of a different '
+          f'model; use a new --logdir. ({e})')
+  except training_loop.TrainingError as e:
+    sys.exit(f'impala_tf.train: [{where}] stopped: {e}')
+  except tf.errors.OpError as e:
+    if cluster.job_name == 'learner' and 'address' in str(e).lower():
+      _fail(f'[{where}] cannot listen on {cluster.learners[cluster.task]}: '
+            f'{e.message.splitlines()[0]}')
+    raise
 
 
 def run():

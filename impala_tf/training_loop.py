@@ -36,8 +36,7 @@ from impala_tf import checkpointing
 from impala_tf import metrics
 from impala_tf import run_directory
 from impala_tf import stopping
-from impala_tf.acting.actor import ActorThread
-from impala_tf.acting.policy import ActingPolicy
+from impala_tf.acting.local_actors import LocalActors
 from impala_tf.config import Config
 from impala_tf.params import ParameterStore
 from impala_tf.staging import StagingArea
@@ -66,41 +65,56 @@ def _save_config(config: Config):
 
 
 class _Run:
-  """Holds the parts of one run; ``close`` releases the run directory."""
+  """Holds the parts of one run; ``close`` releases the run directory.
 
-  def __init__(self, config: Config, stop, strategy=None, env_factory=None):
+  ``make_actors(config, task_set, agent_factory, learner)`` gives the source
+  of unrolls (default: LocalActors, threads in this process). Only the chief
+  (the one learner of a one-process run) touches the run directory: lock,
+  checkpoints, config.json, metrics; with several learners the others take
+  the chief's state through an all-reduce after it restored.
+  """
+
+  def __init__(self, config: Config, stop, strategy=None, env_factory=None,
+               make_actors=None, chief=True, signals=None):
     self.config = config.validate()
     self.stop = stop
+    # Stop requests from outside (SIGTERM/SIGINT). One-process runs use the
+    # pipeline's own signal; several learners keep them apart, so that a
+    # request does not close this learner's pipeline before they agree.
+    self.signals = signals or stop
+    self.chief = chief
     self.task_set = builder.make_task_set(config, env_factory)
-    run_directory.prepare(config.logdir)
-    self.lock = run_directory.RunLock(config.logdir).acquire()
+    self.lock = None
+    if chief:
+      run_directory.prepare(config.logdir)
+      self.lock = run_directory.RunLock(config.logdir).acquire()
     try:
-      self._build(strategy)
+      self._build(strategy, make_actors or _local_actors)
     except BaseException:
-      self.lock.release()
+      self.close()
       raise
 
-  def _build(self, strategy):
+  def _build(self, strategy, make_actors):
     config = self.config
     self._preflight()
     self.strategy = strategy or builder.make_strategy(config)
     agent_factory = builder.make_agent_factory(config, self.task_set)
     self.learner = builder.make_learner(config, self.task_set.spec,
                                         agent_factory, self.strategy)
-    self.policies = [
-        ActingPolicy(agent_factory(), self.task_set.spec,
-                     seed=config.seed * 7919 + thread)
-        for thread in range(config.actor_threads)]
+    self.actors = make_actors(config, self.task_set, agent_factory,
+                              self.learner)
     self.episodes = metrics.EpisodeStats(list(self.task_set.levels))
-    self.checkpoints = checkpointing.CheckpointManager(
-        os.path.join(config.logdir, 'checkpoints'))
     self.generation = 0
     self.env_restarts_before = 0
-    self.actors = []
-    self._restore()
-    _save_config(config)  # Only now: a refused restore leaves it alone.
+    self.checkpoints = None
+    if self.chief:
+      self.checkpoints = checkpointing.CheckpointManager(
+          os.path.join(config.logdir, 'checkpoints'))
+      self._restore()
+      _save_config(config)  # Only now: a refused restore leaves it alone.
+    self.learner.sync_from_chief(self.chief)
     self.store = ParameterStore(self.learner.variables,
-                                version=int(self.learner.num_updates))
+                                version=self.learner.updates)
 
   def _preflight(self):
     """Makes one environment of the first level in this thread, so that a
@@ -111,10 +125,7 @@ class _Run:
     make(0).close()
 
   def trackables(self):
-    trackables = dict(self.learner.trackables())
-    for i, policy in enumerate(self.policies):
-      trackables[f'actor_rng_{i}'] = policy.generator
-    return trackables
+    return dict(self.learner.trackables(), **self.actors.trackables())
 
   def _restore(self):
     restored = self.checkpoints.restore_latest(self.trackables())
@@ -124,9 +135,9 @@ class _Run:
       self.episodes.load_state_dict(extra['episodes'])
       self.generation = extra['generation'] + 1
       self.env_restarts_before = extra.get('env_restarts', 0)
-      frames = int(self.learner.num_frames)
+      frames = self.learner.frames
       print(f'Resumed from {self.checkpoints.latest()} at {frames:,} frames, '
-            f'{int(self.learner.num_updates):,} updates.', flush=True)
+            f'{self.learner.updates:,} updates.', flush=True)
     dropped = metrics.drop_rows_after(self.config.logdir, frames)
     if dropped:
       print(f'Dropped {dropped:,} metrics.csv rows logged after frame '
@@ -134,48 +145,47 @@ class _Run:
             flush=True)
 
   def save(self):
+    """Writes a checkpoint (chief only); returns its path or None."""
+    if not self.chief:
+      return None
     extra = dict(episodes=self.episodes.state_dict(),
                  generation=self.generation,
                  env_restarts=self.env_restarts(),
                  config=self.config.to_dict())
-    return self.checkpoints.save(int(self.learner.num_updates),
+    return self.checkpoints.save(self.learner.updates,
                                  self.trackables(), extra)
 
   def env_restarts(self):
-    return self.env_restarts_before + sum(
-        a.env_restarts for a in self.actors)
+    return self.env_restarts_before + self.actors.env_restarts()
 
   def start_threads(self):
     config = self.config
     self.queue = TrajectoryQueue(config.queue_capacity, self.stop,
                                  config.stall_timeout_secs)
-    self.actors = []
-    for thread in range(config.actor_threads):
-      make_envs = builder.make_env_group_factory(config, self.task_set, thread,
-                                                 self.generation)
-      self.actors.append(ActorThread(
-          thread, make_envs, self.policies[thread], self.store, self.queue,
-          self.episodes, config.unroll_length, self.stop,
-          max_env_restarts=config.max_env_restarts))
-    self.staging = StagingArea(self.queue, config.batch_size,
-                               self.learner.place, self.stop,
-                               config.stall_timeout_secs)
-    for actor in self.actors:
-      actor.start()
+    self.actors.start(self.queue, self.store, self.episodes, self.stop,
+                      self.generation)
+    self.staging = StagingArea(
+        self.queue, self.learner.local_batch_size, self.learner.place,
+        self.stop, config.stall_timeout_secs,
+        max_policy_lag=config.max_policy_lag,
+        learner_version=lambda: self.store.version)
     self.staging.start()
 
   def stop_threads(self, timeout=30.0):
     self.stop.request('the run ended')  # No-op if a stop was requested.
-    deadline = time.monotonic() + timeout
-    for actor in self.actors:
-      actor.join(max(0.0, deadline - time.monotonic()))
-    alive = [a.name for a in self.actors if a.is_alive()]
+    alive = self.actors.join(timeout)
     if alive:
       print(f'Warning: threads still running after {timeout:.0f}s: {alive}',
             flush=True)
 
   def close(self):
-    self.lock.release()
+    if self.lock is not None:
+      self.lock.release()
+
+
+def _local_actors(config, task_set, agent_factory, learner):
+  del learner
+  return LocalActors(config, task_set, agent_factory)
 
 
 def _rss_megabytes():
@@ -207,8 +217,10 @@ def _summary_scalars(run, stats, lags, fps):
       'queue/learner_wait_seconds': run.staging.wait_seconds,
       'throughput/frames_per_second': fps,
       'actors/env_restarts': run.env_restarts(),
+      'queue/unrolls_dropped_for_lag': run.staging.dropped_for_lag,
       'system/rss_megabytes': _rss_megabytes(),
   })
+  scalars.update(run.actors.scalars())
   return scalars
 
 
@@ -219,7 +231,8 @@ def _non_finite(stats):
 def train(config: Config, max_updates: Optional[int] = None,
           strategy=None, install_signal_handlers=True,
           max_seconds: Optional[float] = None,
-          on_update=None, env_factory=None, stop=None) -> RunResult:
+          on_update=None, env_factory=None, stop=None, make_actors=None,
+          chief=True, signals=None) -> RunResult:
   """Trains until total_environment_frames (or max_updates, or a stop).
 
   Args:
@@ -235,6 +248,12 @@ def train(config: Config, max_updates: Optional[int] = None,
       that is not a named level (see builder.CustomTask).
     stop: a StopSignal the caller installed already (the training binary
       installs it before TensorFlow loads); default: a new one.
+    make_actors: (config, task_set, agent_factory, learner) -> the source of
+      unrolls (default: actor threads in this process; the distributed
+      learner job passes its RPC service).
+    chief: this learner writes checkpoints, summaries and config.json.
+    signals: stop requests from outside, if they must not close the pipeline
+      at once (several learners); default: ``stop``.
 
   Raises:
     ConfigError, EnvSetupError, CheckpointMismatchError: before training.
@@ -245,7 +264,8 @@ def train(config: Config, max_updates: Optional[int] = None,
   if owns_handlers:
     stop.install()
   try:
-    run = _Run(config, stop, strategy, env_factory)
+    run = _Run(config, stop, strategy, env_factory, make_actors, chief,
+               signals)
     try:
       return _loop(run, max_updates, max_seconds, on_update)
     finally:
@@ -255,34 +275,59 @@ def train(config: Config, max_updates: Optional[int] = None,
       stop.uninstall()
 
 
+class _NoWriter:
+  """What a non-chief learner writes: nothing."""
+
+  def scalars(self, step, values):
+    del step, values
+
+  def close(self):
+    pass
+
+
+def _reason_to_stop(run, updates, elapsed, max_updates, max_seconds):
+  """Why this learner wants to stop now, or None."""
+  if run.stop.failure:
+    return 'failure'
+  if run.signals.requested or run.stop.requested:
+    return f'stop requested ({run.signals.reason or run.stop.reason})'
+  if run.learner.frames >= run.config.total_environment_frames:
+    return 'finished'
+  if max_updates is not None and updates >= max_updates:
+    return 'max_updates'
+  if max_seconds is not None and elapsed > max_seconds:
+    return 'max_seconds'
+  return None
+
+
 def _loop(run, max_updates, max_seconds, on_update):
-  """The learner's main loop; the only place that ends the run."""
+  """The learner's main loop; the only place that ends the run.
+
+  With several learners every one asks the others before each update, so
+  that all stop after the same update (a stop only some of them saw would
+  leave the others waiting in the all-reduce).
+  """
   config, learner, stop = run.config, run.learner, run.stop
-  writer = metrics.MetricsWriter(config.logdir)
+  writer = (metrics.MetricsWriter(config.logdir) if run.chief else
+            _NoWriter())
   progress = metrics.ProgressLine(config.total_environment_frames,
                                   interval_seconds=config.progress_secs)
   run.start_threads()
   updates_this_run = 0
   last_checkpoint = loop_start = time.monotonic()
   last_summary = 0.0
-  frames_at_summary = int(learner.num_frames)
+  frames_at_summary = learner.frames
   time_at_summary = time.monotonic()
   lags = []  # Policy lag of every batch since the last summary.
   try:
     while True:
-      if stop.requested:
-        stopped_because = ('failure' if stop.failure else
-                           f'stop requested ({stop.reason})')
-        break
-      if int(learner.num_frames) >= config.total_environment_frames:
-        stopped_because = 'finished'
-        break
-      if max_updates is not None and updates_this_run >= max_updates:
-        stopped_because = 'max_updates'
-        break
-      if max_seconds is not None and (
-          time.monotonic() - loop_start > max_seconds):
-        stopped_because = 'max_seconds'
+      stopped_because = _reason_to_stop(run, updates_this_run,
+                                        time.monotonic() - loop_start,
+                                        max_updates, max_seconds)
+      if learner.num_workers > 1 and learner.agree_to_stop(
+          stopped_because is not None) and stopped_because is None:
+        stopped_because = 'another learner stopped'
+      if stopped_because is not None:
         break
       try:
         batch, placed = run.staging.get()
@@ -291,16 +336,17 @@ def _loop(run, max_updates, max_seconds, on_update):
       except StallError as e:
         stop.fail(str(e))
         continue
-      version_before = int(learner.num_updates)
+      version_before = learner.updates
       stats = learner.step(placed)
       updates_this_run += 1
       if _non_finite(stats):
+        kept = run.checkpoints.latest() if run.chief else 'the chief\'s'
         stop.fail(f'Non-finite loss at update {version_before + 1} '
                   f'({_non_finite(stats)}); stopping. The last good '
-                  f'checkpoint is kept: {run.checkpoints.latest()}')
+                  f'checkpoint is kept: {kept}')
         continue
       run.store.publish(version_before + 1)
-      frames = int(learner.num_frames)
+      frames = learner.frames
       if on_update is not None:
         on_update(frames, stats)
       lags.append(version_before - batch.policy_version)
@@ -308,8 +354,9 @@ def _loop(run, max_updates, max_seconds, on_update):
         writer.scalars(frames, {f'episode_return/{task_name}': episode_return,
                                 f'episode_length/{task_name}': length})
       now = time.monotonic()
-      progress.maybe_print(frames, run.episodes.recent_mean(),
-                           {'loss': stats['total']})
+      if run.chief:
+        progress.maybe_print(frames, run.episodes.recent_mean(),
+                             {'loss': stats['total']})
       if now - last_summary >= config.summary_secs:
         fps = (frames - frames_at_summary) / max(now - time_at_summary, 1e-9)
         frames_at_summary, time_at_summary = frames, now
@@ -322,14 +369,14 @@ def _loop(run, max_updates, max_seconds, on_update):
   finally:
     run.stop_threads()
     writer.close()
-  checkpoint = run.checkpoints.latest()
+  checkpoint = run.checkpoints.latest() if run.chief else None
   if stopped_because == 'failure':
     raise TrainingError(stop.failure)
   if updates_this_run:
     checkpoint = run.save()
-  print(f'Stopped: {stopped_because} at {int(learner.num_frames):,} frames; '
+  print(f'Stopped: {stopped_because} at {learner.frames:,} frames; '
         f'checkpoint {checkpoint}', flush=True)
-  return RunResult(num_frames=int(learner.num_frames),
-                   num_updates=int(learner.num_updates),
+  return RunResult(num_frames=learner.frames,
+                   num_updates=learner.updates,
                    stopped_because=stopped_because, checkpoint=checkpoint,
                    env_restarts=run.env_restarts())

@@ -21,20 +21,29 @@ class QueueClosed(Exception):
   """The run is stopping; nothing more will come through."""
 
 
+class SourceUnavailable(Exception):
+  """The far side of the data path refused or could not be reached (a
+  remote learner); the message says why in one sentence."""
+
+
 def run_until_closed(body, name, stop):
   """Runs a worker thread's ``body``; a closed queue is a normal end.
 
-  A stall stops the run through ``stop.fail(message)`` (a StopSignal) with
-  its one-sentence message; any other exception with its traceback.
+  A stall or an unavailable source stops the run through
+  ``stop.fail(message)`` (a StopSignal) with its one-sentence message; any
+  other exception with its traceback. Returns the exception, or None.
   """
   try:
     body()
   except QueueClosed:
     pass
-  except StallError as e:
+  except (StallError, SourceUnavailable) as e:
     stop.fail(str(e))
+    return e
   except Exception as e:  # pylint: disable=broad-except
     stop.fail(f'{name} failed: {e!r}\n{traceback.format_exc()}')
+    return e
+  return None
 
 
 class TrajectoryQueue:
@@ -71,6 +80,27 @@ class TrajectoryQueue:
               ' the learner is not consuming (stalled or too slow).') from None
     with self._lock:
       self.put_wait_seconds += time.monotonic() - start
+
+  def try_put(self, item, timeout):
+    """Puts ``item`` if there is room within ``timeout`` seconds.
+
+    For producers that can retry (remote actors): True if enqueued, False
+    if the queue stayed full. Raises QueueClosed when the run stops.
+    """
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+      if self._stop.is_set():
+        raise QueueClosed()
+      try:
+        self._queue.put(item, timeout=min(self._POLL, timeout))
+      except queue.Full:
+        continue
+      with self._lock:
+        self.put_wait_seconds += time.monotonic() - start
+      return True
+    with self._lock:
+      self.put_wait_seconds += time.monotonic() - start
+    return False
 
   def get(self):
     start = time.monotonic()

@@ -124,7 +124,7 @@ def test_sigterm_checkpoints_and_the_rerun_resumes_exactly(tmp_path):
   run.close()  # Releases the logdir for the binary below.
   assert int(run.learner.num_frames) == saved['num_frames']
   assert int(run.learner.num_updates) == saved['num_updates']
-  for i, policy in enumerate(run.policies):
+  for i, policy in enumerate(run.actors.policies):
     np.testing.assert_array_equal(policy.generator.state.numpy(),
                                   saved['rng'][i])
   for name, value in saved['ms'].items():

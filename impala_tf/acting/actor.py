@@ -9,8 +9,15 @@ thread's G actors: entry 0 repeats the last entry of the previous unroll and
 experiment.py. Parameters are refreshed from the ParameterStore once per
 unroll, so an unroll is acted by one parameter version. Unrolls leave in
 actor order (EnvGroup.actor_order), which mixes levels in multi-task runs. An
-environment that raises is rebuilt and counted; the partial unroll is dropped
-and the actors start new episodes. Faults go to ``stop.fail``.
+environment whose reset or step raises is rebuilt and counted; the partial
+unroll is dropped and the actors start new episodes. Any other fault (the
+queue or parameter store, remote or local, or inference) goes to
+``stop.fail``.
+
+``store`` needs ``pull_into(variables, have_version)``, ``out_queue``
+``put(trajectory)`` and ``stats`` ``record(task_id, return, length)``: the
+one-process runtime passes its ParameterStore, TrajectoryQueue and
+EpisodeStats, an actor process their remote counterparts.
 """
 
 import threading
@@ -21,12 +28,22 @@ import numpy as np
 import tensorflow as tf
 
 from impala_tf import trajectory as trajectory_lib
-from impala_tf.trajectory_queue import QueueClosed, StallError
 from impala_tf.trajectory_queue import run_until_closed
 
 
 class EnvRestartLimit(RuntimeError):
   """An actor's environment failed more often than allowed."""
+
+
+class _EnvironmentFailed(Exception):
+  """An environment's reset or step raised (the cause is attached)."""
+
+
+def _env_call(fn, *args):
+  try:
+    return fn(*args)
+  except Exception as e:  # pylint: disable=broad-except
+    raise _EnvironmentFailed() from e
 
 
 class ActorThread(threading.Thread):
@@ -49,10 +66,11 @@ class ActorThread(threading.Thread):
     self.unrolls = 0
     self.env_seconds = 0.0
     self.inference_seconds = 0.0
+    self.error = None  # The exception that ended the thread, if any.
 
   def run(self):
-    run_until_closed(self._loop, f'actor thread {self.index}',
-                     self._stop_signal)
+    self.error = run_until_closed(self._loop, f'actor thread {self.index}',
+                                  self._stop_signal)
 
   def _loop(self):
     env = self._make_envs(self.env_restarts)
@@ -60,15 +78,16 @@ class ActorThread(threading.Thread):
       while not self._stop_signal.is_set():
         try:
           self._run_episodes(env)
-        except (QueueClosed, StallError):
-          raise  # Not the environment's fault: stop, don't restart it.
-        except Exception:  # pylint: disable=broad-except
+        except _EnvironmentFailed as failure:
           if self._stop_signal.is_set():
             return
           self.env_restarts += 1
+          cause = failure.__cause__
+          trace = ''.join(traceback.format_exception(
+              type(cause), cause, cause.__traceback__, limit=3))
           print(f'[actor {self.index}] environment error, restarting '
-                f'({self.env_restarts}/{self._max_env_restarts}):\n'
-                f'{traceback.format_exc(limit=3)}', flush=True)
+                f'({self.env_restarts}/{self._max_env_restarts}):\n{trace}',
+                flush=True)
           if self.env_restarts > self._max_env_restarts:
             raise EnvRestartLimit(
                 f'actor {self.index}: more than {self._max_env_restarts} '
@@ -103,7 +122,7 @@ class ActorThread(threading.Thread):
   def _run_episodes(self, env):
     """Produces unrolls until stopped or the environment raises."""
     size = env.num_envs
-    env_output = env.reset()
+    env_output = _env_call(env.reset)
     last_action = np.zeros(size, np.int32)
     state = self._policy.initial_state(size)
     self._policy.refresh(self._store)
@@ -121,7 +140,7 @@ class ActorThread(threading.Thread):
         last_action = inferred[0]
         state_before = state
         start = time.perf_counter()
-        env_output = env.step(last_action)
+        env_output = _env_call(env.step, last_action)
         self.env_seconds += time.perf_counter() - start
         self._record_episodes(env_output, env.task_ids)
         inferred = self._infer(env_output, last_action, state)

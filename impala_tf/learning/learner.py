@@ -16,6 +16,7 @@ over the replicas along its batch axis; losses are sums, so the all-reduced
 forward/backward pass with XLA.
 """
 
+import contextlib
 import dataclasses
 from typing import Optional
 
@@ -103,9 +104,17 @@ class Learner:
     self.optimizer_settings = optimizer
     self.strategy = strategy or tf.distribute.get_strategy()
     self.num_replicas = self.strategy.num_replicas_in_sync
+    try:
+      self._local_devices = tuple(self.strategy.extended.worker_devices)
+    except RuntimeError:  # The default strategy: this process, one device.
+      self._local_devices = (None,)
+    # Several learner processes (MultiWorkerMirroredStrategy): each one
+    # places its own share of the batch, from its own actors.
+    self.num_workers = self.num_replicas // len(self._local_devices)
     if batch_size % self.num_replicas:
       raise ValueError(f'batch_size {batch_size} does not split over '
                        f'{self.num_replicas} replicas.')
+    self.local_batch_size = batch_size // self.num_workers
     with self.strategy.scope():
       self.agent = agent_factory()
       build = trajectory_lib.empty(spec, 0, 1, instruction_width(spec),
@@ -127,19 +136,31 @@ class Learner:
   def variables(self):
     return self.agent.trainable_variables
 
+  @property
+  def frames(self):
+    """Environment frames consumed so far (an int)."""
+    return int(self.num_frames.read_value())
+
+  @property
+  def updates(self):
+    """Updates applied so far (an int): the parameters' version."""
+    return int(self.num_updates.read_value())
+
   def trackables(self):
     """What a checkpoint must hold to resume the learner exactly."""
     return dict(agent=self.agent, optimizer=self.optimizer,
                 num_frames=self.num_frames, num_updates=self.num_updates)
 
   def place(self, batch):
-    """Converts a numpy Trajectory into (distributed) learner tensors."""
+    """Converts this learner's numpy Trajectory (local_batch_size unrolls)
+    into (distributed) learner tensors."""
     if self.num_replicas == 1:
       return tf.nest.map_structure(tf.convert_to_tensor, batch)
-    per_replica = self.batch_size // self.num_replicas
+    per_replica = self.local_batch_size // len(self._local_devices)
 
     def replica_value(ctx):
-      start = ctx.replica_id_in_sync_group * per_replica
+      local = ctx.replica_id_in_sync_group % len(self._local_devices)
+      start = local * per_replica
       part = trajectory_lib.slice_batch(batch, start, start + per_replica)
       return tf.nest.map_structure(tf.convert_to_tensor, part)
 
@@ -168,7 +189,19 @@ class Learner:
         output.policy_logits[:-1], reduction='mean')
     return stats, grads
 
+  def _on_local_device(self):
+    """Several workers: ops in the replica function need an explicit device
+    (MultiWorkerMirroredStrategy's all-reduce takes its destination from the
+    tensors' device)."""
+    if self.num_workers == 1:
+      return contextlib.nullcontext()
+    return tf.device(self._local_devices[0])
+
   def _replica_step(self, batch):
+    with self._on_local_device():
+      return self._replica_step_on_device(batch)
+
+  def _replica_step_on_device(self, batch):
     settings = self.optimizer_settings
     stats, grads = self._loss_and_grads(batch)
     context = tf.distribute.get_replica_context()
@@ -201,3 +234,47 @@ class Learner:
     """One update. Returns {name: float} statistics."""
     stats = self._step(placed_batch)
     return {k: float(v) for k, v in stats.items()}
+
+  # Several learner processes.
+
+  def _all_variables(self):
+    return (list(self.agent.variables) + list(self.optimizer.variables) +
+            [self.num_frames, self.num_updates])
+
+  def _all_reduce_sum(self, values):
+    """Sums [tensor] over every replica; the local result."""
+
+    def replica_fn(values):
+      with self._on_local_device():
+        context = tf.distribute.get_replica_context()
+        return context.all_reduce(tf.distribute.ReduceOp.SUM,
+                                  [tf.identity(v) for v in values])
+
+    reduced = self.strategy.run(replica_fn, args=(values,))
+    return [self.strategy.experimental_local_results(r)[0] for r in reduced]
+
+  def sync_from_chief(self, is_chief):
+    """Every learner takes the chief's variables (after the chief restored a
+    checkpoint): an all-reduce of the chief's values and zeros elsewhere."""
+    if self.num_workers == 1:
+      return
+    variables = self._all_variables()
+
+    @tf.function
+    def sync():
+      scale = 1.0 if is_chief else 0.0
+      values = [tf.cast(v.read_value(), tf.float64) * scale
+                for v in variables]
+      for v, total in zip(variables, self._all_reduce_sum(values)):
+        v.assign(tf.cast(total, v.dtype))
+
+    sync()
+
+  def agree_to_stop(self, wants_to_stop):
+    """True on every learner if any learner wants to stop."""
+    if self.num_workers == 1:
+      return bool(wants_to_stop)
+    if not hasattr(self, '_agree'):
+      self._agree = tf.function(
+          lambda flag: self._all_reduce_sum([flag])[0])
+    return float(self._agree(tf.constant(float(wants_to_stop)))) > 0
