@@ -135,6 +135,20 @@ class StopSignal:
     self._previous = previous
     return self
 
+  def reclaim(self):
+    """Installs the handlers again if they are installed (main thread).
+
+    For code that replaces them behind Python's back: TensorFlow's
+    coordination service (started by MultiWorkerMirroredStrategy) installs
+    its own C-level SIGTERM handler, which Python's signal.getsignal does
+    not show.
+    """
+    self._require_main_thread('reclaim')
+    if self._previous is not None:
+      for signum in self._signals:
+        signal.signal(signum, self._handle)
+    return self
+
   def uninstall(self):
     """Restores the handlers that were in place before ``install``."""
     self._require_main_thread('uninstall')

@@ -122,8 +122,8 @@ def _cluster():
 def _run_job(config, cluster, stop):
   """One process of a distributed run; exits with the job's code."""
   # pylint: disable=g-import-not-at-top
-  import tensorflow as tf
   from impala_tf import checkpointing
+  from impala_tf.distributed import service
   from impala_tf import training_loop
   from impala_tf.envs import EnvSetupError
   # pylint: enable=g-import-not-at-top
@@ -150,11 +150,8 @@ def _run_job(config, cluster, stop):
           f'model; use a new --logdir. ({e})')
   except training_loop.TrainingError as e:
     sys.exit(f'impala_tf.train: [{where}] stopped: {e}')
-  except tf.errors.OpError as e:
-    if cluster.job_name == 'learner' and 'address' in str(e).lower():
-      _fail(f'[{where}] cannot listen on {cluster.learners[cluster.task]}: '
-            f'{e.message.splitlines()[0]}')
-    raise
+  except service.ListenError as e:
+    _fail(f'[{where}] {e}')
 
 
 def run():

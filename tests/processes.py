@@ -105,3 +105,27 @@ class Child:
     if self.process.poll() is None:
       self.process.kill()
     self.process.wait()
+
+
+def free_port(consecutive=1):
+  """A port p on 127.0.0.1 such that p .. p + consecutive - 1 are free now."""
+  import socket  # pylint: disable=g-import-not-at-top
+  for _ in range(100):
+    with socket.socket() as probe:
+      probe.bind(('127.0.0.1', 0))
+      port = probe.getsockname()[1]
+    if port + consecutive > 65535:
+      continue
+    try:
+      held = []
+      for p in range(port, port + consecutive):
+        s = socket.socket()
+        held.append(s)
+        s.bind(('127.0.0.1', p))
+    except OSError:
+      continue
+    finally:
+      for s in held:
+        s.close()
+    return port
+  raise RuntimeError('no free port found')

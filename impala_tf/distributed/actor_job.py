@@ -63,6 +63,8 @@ class RemoteUnrolls:
 
   def put(self, trajectory):
     self._client.push(trajectory)
+    if not self.unrolls_sent:
+      self._client.say('first unrolls accepted by the learner')
     self.unrolls_sent += trajectory.task_id.shape[0]
     self._episodes.flush()
 

@@ -25,9 +25,13 @@ from impala_tf.distributed import wire
 from impala_tf.trajectory_queue import QueueClosed, SourceUnavailable
 
 # gRPC status codes that mean "the learner is not (or no longer) there".
+# 9 (failed precondition) is what a learner process answers while it exits.
 _CONNECTION_CODES = {
-    1: 'cancelled', 4: 'deadline exceeded', 10: 'aborted', 14: 'unavailable'}
+    1: 'cancelled', 4: 'deadline exceeded', 9: 'the learner is exiting',
+    10: 'aborted', 14: 'unavailable'}
 _CONNECT_TIMEOUT_MS = 5000
+_REASONS = {'DeadlineExceededError': 'no answer within 5 s',
+            'UnavailableError': 'unavailable'}
 _CALL_TIMEOUT_MS = 120_000
 
 
@@ -80,7 +84,7 @@ class LearnerClient:
     self.learner_version = -1
     self.reconnects = 0
 
-  def _say(self, message):
+  def say(self, message):
     self._log(f'[{self.name}] {message}', flush=True)
 
   def connect(self):
@@ -96,13 +100,14 @@ class LearnerClient:
         reply = _call(client, 'handshake', [request],
                       tf.TensorSpec([], tf.string))
       except (tf.errors.OpError, _RpcError) as e:
-        reason = getattr(e, 'reason', None) or type(e).__name__
+        reason = getattr(e, 'reason', None) or _REASONS.get(
+            type(e).__name__, type(e).__name__)
         waited = time.monotonic() - start
         if waited + delay > self._connect_timeout:
           raise LearnerUnreachable(
               f'cannot reach the learner at {self.address} ({reason}); gave '
               f'up after {waited:.0f}s.') from None
-        self._say(f'cannot reach the learner at {self.address} ({reason}); '
+        self.say(f'cannot reach the learner at {self.address} ({reason}); '
                   f'retrying in {delay:.1f}s')
         self._stop.wait(delay)
         delay = min(2 * delay, 10.0)
@@ -114,7 +119,7 @@ class LearnerClient:
             '; '.join(reply['problems']) + '.')
       if self.incarnation is not None and (
           reply['incarnation'] != self.incarnation):
-        self._say(f'connected to a restarted learner at {self.address} '
+        self.say(f'connected to a restarted learner at {self.address} '
                   f'(version {reply["version"]})')
       self._client = client
       self.incarnation = reply['incarnation']
@@ -132,7 +137,7 @@ class LearnerClient:
         if not e.is_connection_error:
           raise RuntimeError(f'the learner at {self.address} failed on '
                              f'{method}: {e}') from None
-        self._say(f'lost the learner at {self.address} ({e.reason}); '
+        self.say(f'lost the learner at {self.address} ({e.reason}); '
                   'reconnecting')
         self._client = None
         self.reconnects += 1

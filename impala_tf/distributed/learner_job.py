@@ -10,7 +10,9 @@ learners' collective addresses (port + 1): each learner assembles
 batch_size / num_learners unrolls from its own actors, gradients are summed
 over all of them, and learner 0 (the chief) alone writes checkpoints,
 summaries and config.json. After the learner's budget is spent, its service
-tells actors it has finished for a few seconds before the process exits.
+tells actors it has finished for a few seconds before the process exits (the
+actors then exit); a learner stopped otherwise (a signal, a fault) leaves its
+actors waiting for it to come back.
 """
 
 import time
@@ -42,8 +44,7 @@ class RemoteActors:
 
   def join(self, timeout):
     del timeout
-    self._service.finished.set()
-    return []
+    return []  # Actor processes stop themselves.
 
   def env_restarts(self):
     return 0  # Counted by the actor processes themselves.
@@ -89,10 +90,14 @@ def train_learner(config, cluster, signals, max_updates=None,
   # Stop requests (signals) are kept apart from the pipeline's own stop, so
   # that several learners can agree on the update after which they stop.
   pipeline = stopping.StopSignal() if cluster.num_learners > 1 else signals
+  strategy = make_strategy(cluster)
+  if signals.installed:
+    signals.reclaim()  # The strategy's coordination service took SIGTERM.
   result = training_loop.train(
-      config, max_updates=max_updates, strategy=make_strategy(cluster),
+      config, max_updates=max_updates, strategy=strategy,
       on_update=on_update, stop=pipeline, make_actors=make_actors,
       chief=cluster.is_chief, signals=signals)
   if result.stopped_because == 'finished' and services:
+    services[0].finished.set()
     time.sleep(_FINISHED_LINGER_SECS)  # Its actors learn that it is over.
   return result

@@ -23,6 +23,7 @@ address answers with a new one, and its actors handshake again.
 
 import json
 import random
+import socket
 import threading
 
 import numpy as np
@@ -33,6 +34,30 @@ from impala_tf.distributed import wire
 from impala_tf.trajectory_queue import QueueClosed
 
 _KEPT_SNAPSHOTS = 3
+
+
+class ListenError(OSError):
+  """The service cannot listen at its address (one sentence)."""
+
+
+def check_can_listen(address):
+  """Raises ListenError unless ``address`` (host:port) is free to listen on.
+
+  gRPC sets SO_REUSEPORT, so a second server on a busy port would silently
+  share it (and split the actors); a plain socket finds out instead.
+  """
+  host, _, port = address.rpartition(':')
+  try:
+    family, kind, proto, _, sockaddr = socket.getaddrinfo(
+        host.strip('[]'), int(port), type=socket.SOCK_STREAM)[0]
+    with socket.socket(family, kind, proto) as probe:
+      # Like any server: a port whose old connections linger (TIME_WAIT) is
+      # free; one with a listener is not.
+      probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+      probe.bind(sockaddr)
+  except OSError as e:
+    raise ListenError(f'cannot listen on {address}: '
+                      f'{e.strerror or e}.') from None
 
 
 class LearnerService:
@@ -61,6 +86,7 @@ class LearnerService:
     self.unrolls_received = 0
     self.pushes_refused_busy = 0
     self.actors_connected = set()
+    check_can_listen(address)
     self._server = tf.distribute.experimental.rpc.Server.create(
         'grpc', address)
     self._register()
