@@ -8,11 +8,23 @@ configuration it computes the compute limit, cores / (sum of CPU ms per agent
 step of environment, inference and learner), and reports end-to-end as a
 percentage of it and of the environment alone (impala_tf.benchmarks.limit).
 
+The distributed rows (the paper's Table 1, distributed half) run the
+end-to-end configuration as a cluster of processes on this machine: learner +
+k actor processes (--actor_processes, default 1, 2 and 4) and 2 learners + 2
+actor processes (--two_learners), the --num_actors environments split over
+the actor processes (impala_tf.benchmarks.distributed). Their CPU time is
+summed over every process of the row and split into learner and actor
+processes; from that split a projection (impala_tf.benchmarks.projection)
+says how many actor cores one learner core absorbs, beside the paper's 150 to
+500 CPU rows. Every child process is stopped when its row ends, also on an
+error, Ctrl-C or SIGTERM.
+
 Every row measures until BOTH --seconds of wall time have passed AND its
 minimum work is done (--min_env_steps, --min_inference_calls,
 --min_learner_updates, --min_end_to_end_updates; the end-to-end warm-up is
---warmup_updates and --warmup_seconds). --seconds=0 --warmup_seconds=0 makes
-every row a fixed amount of work, whatever the machine's speed.
+--warmup_updates and --warmup_seconds; the distributed rows use the
+end-to-end ones). --seconds=0 --warmup_seconds=0 makes every row a fixed
+amount of work, whatever the machine's speed.
 
 Writes a Markdown table (stdout and --output_md) and JSON (--output_json)
 with the CPU model, core count and versions.
@@ -22,6 +34,7 @@ import json
 import os
 import platform
 import resource
+import signal
 import sys
 import time
 
@@ -32,10 +45,7 @@ from absl import flags
 from impala_tf import benchmarks
 from impala_tf.benchmarks import report
 
-ROWS = ('env', 'inference', 'learner', 'end_to_end')
-MULTI_PROCESS_NOTE = ('placeholder, not measured: learner + 1, 2, 4 actor '
-                      'processes and 2 learners + 2 actors come with the '
-                      'distributed runtime')
+ROWS = ('env', 'inference', 'learner', 'end_to_end', 'distributed')
 
 flags.DEFINE_list('rows', list(ROWS), f'Rows to measure, from {ROWS}.')
 flags.DEFINE_float('seconds', 20.0,
@@ -63,6 +73,14 @@ flags.DEFINE_integer('dmlab_unroll_length', 100,
                      'Unroll length of the DMLab-sized learner row.')
 flags.DEFINE_string('network', 'shallow', 'Network of the end-to-end row.')
 flags.DEFINE_bool('xla', False, 'XLA for the learner rows and end-to-end.')
+flags.DEFINE_list('actor_processes', ['1', '2', '4'],
+                  'Distributed rows "learner + k actor processes", one per k '
+                  '(may be empty).')
+flags.DEFINE_bool('two_learners', True,
+                  'Distributed row "2 learners + 2 actor processes".')
+flags.DEFINE_float('distributed_timeout_secs', 600.0,
+                   'Hang guard of a distributed row: the longest wait for a '
+                   'learner update (start-up included).')
 flags.DEFINE_string('output_json', None, 'Write the results as JSON here.')
 flags.DEFINE_string('output_md', None, 'Write the Markdown table here.')
 FLAGS = flags.FLAGS
@@ -71,7 +89,8 @@ _WORK_FLAGS = ('min_env_steps', 'min_inference_calls', 'min_learner_updates',
                'min_end_to_end_updates', 'warmup_updates')
 _RECORDED_FLAGS = ('rows', 'seconds', 'warmup_seconds') + _WORK_FLAGS + (
     'level_name', 'num_actors', 'actor_threads', 'batch_size',
-    'unroll_length', 'dmlab_unroll_length', 'network', 'xla')
+    'unroll_length', 'dmlab_unroll_length', 'network', 'xla',
+    'actor_processes', 'two_learners', 'distributed_timeout_secs')
 
 
 def flag_errors(rows, seconds, warmup_seconds, work):
@@ -94,6 +113,52 @@ def flag_errors(rows, seconds, warmup_seconds, work):
     if value < 1:
       errors.append(f'--{name} must be >= 1, got {value}.')
   return errors
+
+
+def distributed_flag_errors(actor_processes, two_learners, num_actors,
+                            batch_size, timeout_secs):
+  """Messages for bad flags of the distributed rows (empty when all good).
+
+  Args:
+    actor_processes: the --actor_processes strings.
+    two_learners, num_actors, batch_size, timeout_secs: the flags'
+      values (--two_learners, --num_actors, --batch_size,
+      --distributed_timeout_secs).
+  """
+  errors = []
+  for value in actor_processes:
+    if not value.strip().isdigit() or not 1 <= int(value) <= num_actors:
+      errors.append(f'--actor_processes: {value!r} is not a count of actor '
+                    f'processes from 1 to --num_actors ({num_actors}).')
+  if len(set(actor_processes)) != len(actor_processes):
+    errors.append(f'--actor_processes repeats a count: {actor_processes}.')
+  if two_learners and (num_actors < 2 or batch_size % 2):
+    errors.append('--two_learners needs --num_actors >= 2 and an even '
+                  f'--batch_size (half per learner), got {num_actors} and '
+                  f'{batch_size}.')
+  if not timeout_secs > 0:
+    errors.append(f'--distributed_timeout_secs must be > 0, got '
+                  f'{timeout_secs}.')
+  return errors
+
+
+def cluster_shapes(actor_processes, two_learners):
+  """[(num_learners, num_actor_processes)] of the distributed rows."""
+  shapes = [(1, int(k)) for k in actor_processes]
+  return shapes + ([(2, 2)] if two_learners else [])
+
+
+# What interrupted the benchmark -> its exit code (128 + signal number).
+_INTERRUPT_EXIT_CODES = {'Ctrl-C': 128 + signal.SIGINT,
+                         'SIGTERM': 128 + signal.SIGTERM,
+                         'SIGHUP': 128 + signal.SIGHUP}
+
+
+def _interrupt(signum, frame):
+  """SIGTERM and SIGHUP end the benchmark like Ctrl-C: by an exception, so
+  that every row stops its child processes on the way out."""
+  del frame
+  raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def system_info():
@@ -122,7 +187,8 @@ def work_line():
   return (f'Each row measured at least {FLAGS.seconds:g} s and at least '
           f'{FLAGS.min_env_steps:,} env steps / {FLAGS.min_inference_calls:,} '
           f'inference calls / {FLAGS.min_learner_updates:,} learner updates / '
-          f'{FLAGS.min_end_to_end_updates:,} end-to-end updates after a '
+          f'{FLAGS.min_end_to_end_updates:,} end-to-end (and distributed) '
+          'updates after a '
           f'warm-up of at least {FLAGS.warmup_updates:,} updates and '
           f'{FLAGS.warmup_seconds:g} s.')
 
@@ -133,8 +199,8 @@ class _Table:
   def __init__(self):
     self.rows = []
 
-  def add(self, name, measurement, note=''):
-    row = report.row_dict(name, measurement, note)
+  def add(self, name, measurement, note='', extra=None):
+    row = report.row_dict(name, measurement, note, extra)
     self.rows.append(row)
     if measurement is not None:
       print(f'  {name}: {measurement.agent_steps_per_second:,.0f} agent '
@@ -146,11 +212,30 @@ class _Table:
 def main(argv):
   if len(argv) > 1:
     sys.exit(f'impala_tf.benchmark: error: unexpected arguments {argv[1:]}')
+  for signum in (signal.SIGTERM, signal.SIGHUP):
+    signal.signal(signum, _interrupt)
+  try:
+    _benchmark()
+  except KeyboardInterrupt as e:
+    what = e.args[0] if e.args else 'Ctrl-C'
+    print(f'impala_tf.benchmark: interrupted ({what}); the rows\' child '
+          'processes were stopped.', file=sys.stderr, flush=True)
+    sys.exit(_INTERRUPT_EXIT_CODES.get(what, 1))
+
+
+def _benchmark():
+  """Measures the rows the flags ask for and writes the results."""
   errors = flag_errors(FLAGS.rows, FLAGS.seconds, FLAGS.warmup_seconds,
                        {name: FLAGS[name].value for name in _WORK_FLAGS})
+  if 'distributed' in FLAGS.rows:
+    errors += distributed_flag_errors(
+        FLAGS.actor_processes, FLAGS.two_learners, FLAGS.num_actors,
+        FLAGS.batch_size, FLAGS.distributed_timeout_secs)
   if errors:
     sys.exit('impala_tf.benchmark: error: ' + ' '.join(errors))
   # pylint: disable=g-import-not-at-top
+  from impala_tf.benchmarks import distributed
+  from impala_tf.benchmarks import projection
   from impala_tf.benchmarks import rows
   from impala_tf.config import Config, ConfigError
   from impala_tf.envs import env_spec
@@ -211,18 +296,32 @@ def main(argv):
     table.add(f'end-to-end: {FLAGS.level_name}, {FLAGS.network}, '
               f'{FLAGS.num_actors} actors in {FLAGS.actor_threads} threads',
               end_to_end)
-  table.add('multi-process: learner + k actor processes', None,
-            MULTI_PROCESS_NOTE)
+  if 'distributed' in FLAGS.rows:
+    for learners, actors in cluster_shapes(FLAGS.actor_processes,
+                                           FLAGS.two_learners):
+      name = distributed.row_name(learners, actors)
+      try:
+        measured = distributed.measure_distributed(
+            config, learners, actors, seconds, FLAGS.min_end_to_end_updates,
+            FLAGS.warmup_seconds, FLAGS.warmup_updates,
+            FLAGS.distributed_timeout_secs)
+      except RuntimeError as e:
+        sys.exit(f'impala_tf.benchmark: error: {e}')
+      table.add(f'distributed: {name}, {FLAGS.level_name}, {FLAGS.network}, '
+                f'{FLAGS.num_actors} actors', measured.measurement,
+                extra=measured.details)
+  projected = projection.project_rows(table.rows, config.num_action_repeats)
   limits = None
   if {'env', 'inference', 'learner'} <= set(parts):
     limits = benchmarks.end_to_end_limits(
         parts['env'], parts['inference'], parts['learner'], end_to_end,
         info['cores'])
   peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-  text = report.markdown(info, table.rows, limits, work_line())
+  text = report.markdown(info, table.rows, limits, work_line(), projected)
   text += f'\n\nPeak RSS of the benchmark process: {peak_rss:,.0f} MB.'
   print('\n' + text)
   payload = dict(system=info, rows=table.rows, limits=limits,
+                 projection=projected,
                  peak_rss_megabytes=peak_rss,
                  flags={name: FLAGS[name].value for name in _RECORDED_FLAGS})
   if FLAGS.output_json:

@@ -1,19 +1,31 @@
 """The throughput benchmark: fixed-work rows, CPU accounting, the compute
-limit, and flag errors. No test asserts a speed: work is fixed, times only
-appear in structural checks (> 0, ordering) and generous hang guards."""
+limit, the distributed rows (child processes, their CPU and their clean-up),
+the projection, and flag errors. No test asserts a speed: work is fixed,
+times only appear in structural checks (> 0, ordering) and generous hang
+guards."""
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 
+from absl import flags as absl_flags
 import pytest
 
 from impala_tf import benchmarks
+from impala_tf import flags as flags_lib
+from impala_tf.benchmarks import distributed
+from impala_tf.benchmarks import projection
+from impala_tf.benchmarks import report
+from impala_tf.benchmarks import watched_learner
 from impala_tf.benchmarks.measure import parse_proc_stat
-from impala_tf.benchmarks.rows import UpdateWindow
+from impala_tf.benchmarks.window import UpdateWindow
+from impala_tf.config import Config
+from tests.processes import Child
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -24,6 +36,7 @@ FIXED_WORK = ['--seconds=0', '--warmup_seconds=0', '--warmup_updates=1',
               '--min_learner_updates=1', '--min_end_to_end_updates=2',
               '--num_actors=4', '--batch_size=4', '--unroll_length=5',
               '--dmlab_unroll_length=5']
+ONE_PROCESS_ROWS = '--rows=env,inference,learner,end_to_end'
 
 
 def _burn(iterations):
@@ -191,7 +204,6 @@ def test_end_to_end_stops_once_both_minimums_are_met(monkeypatch):
   # The time path (min_seconds > 0): the update callback ends the run at the
   # update that completes the window.
   from impala_tf.benchmarks import rows  # pylint: disable=g-import-not-at-top
-  from impala_tf.config import Config  # pylint: disable=g-import-not-at-top
   train, calls, raised_at = rows.training_loop.train, [], []
 
   def recording_train(config, **kwargs):
@@ -220,35 +232,53 @@ def test_end_to_end_stops_once_both_minimums_are_met(monkeypatch):
   assert measured.cpu_seconds > 0
 
 
-def test_benchmark_binary_writes_all_rows_with_fixed_work(tmp_path):
+def _run_benchmark(tmp_path, *flags):
+  """Runs the binary with FIXED_WORK and ``flags``; (payload, table)."""
   out_json, out_md = tmp_path / 'bench.json', tmp_path / 'bench.md'
   result = subprocess.run(
       [sys.executable, '-m', 'impala_tf.benchmark'] + FIXED_WORK +
-      [f'--output_json={out_json}', f'--output_md={out_md}'],
+      list(flags) + [f'--output_json={out_json}', f'--output_md={out_md}'],
       cwd=REPO, capture_output=True, text=True, timeout=1200)  # Hang guard.
   assert result.returncode == 0, result.stderr[-3000:]
-  payload = json.loads(out_json.read_text())
+  return json.loads(out_json.read_text()), out_md.read_text()
+
+
+def _check_row_values(row):
+  assert row['agent_steps'] > 0 and row['wall_seconds'] > 0
+  assert row['cpu_seconds'] > 0
+  assert row['agent_steps_per_second'] == pytest.approx(
+      row['agent_steps'] / row['wall_seconds'])
+  assert row['frames_per_second'] == pytest.approx(
+      4 * row['agent_steps_per_second'])
+  assert row['cpu_ms_per_agent_step'] == pytest.approx(
+      1000 * row['cpu_seconds'] / row['agent_steps'])
+  assert row['cores_busy'] == pytest.approx(
+      row['cpu_seconds'] / row['wall_seconds'])
+
+
+def _running(pid):
+  """True if ``pid`` is a live (not zombie) impala_tf process."""
+  try:
+    with open(f'/proc/{pid}/stat') as f:
+      stat = f.read()
+    with open(f'/proc/{pid}/cmdline', 'rb') as f:
+      command = f.read()
+  except (FileNotFoundError, ProcessLookupError):
+    return False
+  return stat[stat.rindex(')') + 2] not in 'ZX' and b'impala_tf' in command
+
+
+def test_benchmark_binary_writes_the_one_process_rows_with_fixed_work(
+    tmp_path):
+  payload, table = _run_benchmark(tmp_path, ONE_PROCESS_ROWS)
   rows = [r['row'] for r in payload['rows']]
   assert sum(r.startswith('environment alone') for r in rows) == 2
   assert sum(r.startswith('inference alone') for r in rows) == 2
   assert sum(r.startswith('learner alone') for r in rows) == 4
   assert sum(r.startswith('end-to-end') for r in rows) == 1
-  assert rows[-1].startswith('multi-process')
-  placeholder = payload['rows'][-1]
-  assert placeholder['agent_steps_per_second'] is None
-  assert placeholder['cpu_ms_per_agent_step'] is None
-  assert 'placeholder' in placeholder['note']
-  for row in payload['rows'][:-1]:
-    assert row['agent_steps'] > 0 and row['wall_seconds'] > 0
-    assert row['cpu_seconds'] > 0
-    assert row['agent_steps_per_second'] == pytest.approx(
-        row['agent_steps'] / row['wall_seconds'])
-    assert row['frames_per_second'] == pytest.approx(
-        4 * row['agent_steps_per_second'])
-    assert row['cpu_ms_per_agent_step'] == pytest.approx(
-        1000 * row['cpu_seconds'] / row['agent_steps'])
-    assert row['cores_busy'] == pytest.approx(
-        row['cpu_seconds'] / row['wall_seconds'])
+  assert len(rows) == 9 and payload['projection'] is None
+  for row in payload['rows']:
+    _check_row_values(row)
   by_name = {r['row']: r for r in payload['rows']}
   env = by_name['environment alone: pong, 4 envs (ale-py vector env)']
   assert env['agent_steps'] >= 40
@@ -272,10 +302,291 @@ def test_benchmark_binary_writes_all_rows_with_fixed_work(tmp_path):
   assert payload['system']['cpu_count'] == os.cpu_count()
   assert payload['peak_rss_megabytes'] > 0
   assert payload['flags']['seconds'] == 0
-  table = out_md.read_text()
   assert '| CPU ms / agent step | cores busy |' in table
   assert 'Compute limit' in table and 'Serial composition' in table
   assert 'of the compute limit' in table
+  assert 'Projection' not in table
+
+
+# Measured updates of the distributed rows: more than the learner's queue,
+# staging area and pending pushes hold (about 6 updates of 4 x 5 here), so
+# that the actor processes' CPU is measured over real work, not a few ticks.
+DISTRIBUTED_UPDATES = 12
+DISTRIBUTED_NAMES = {
+    (1, 1): 'distributed: learner + 1 actor process, pong, shallow, 4 actors',
+    (1, 2): 'distributed: learner + 2 actor processes, pong, shallow, 4 actors',
+    (1, 4): 'distributed: learner + 4 actor processes, pong, shallow, 4 actors',
+    (2, 2): 'distributed: 2 learners + 2 actor processes, pong, shallow, 4 '
+            'actors'}
+
+
+def _check_distributed_rows(payload, table, shapes):
+  """Structure of the distributed rows ``shapes`` [(learners, actors)], their
+  CPU sums over every process, the projection, and that no child is left."""
+  rows = [r for r in payload['rows'] if r['row'].startswith('distributed')]
+  assert [r['row'] for r in rows] == [DISTRIBUTED_NAMES[s] for s in shapes]
+  for row, (learners, actors) in zip(rows, shapes):
+    _check_row_values(row)
+    assert (row['num_learners'], row['num_actor_processes']) == (learners,
+                                                                 actors)
+    assert row['agent_steps'] >= DISTRIBUTED_UPDATES * 4 * 5
+    children = row['children']
+    assert [c['group'] for c in children] == (['learners'] * learners +
+                                              ['actors'] * actors)
+    assert len({c['pid'] for c in children}) == learners + actors
+    assert os.getpid() not in {c['pid'] for c in children}
+    # Every child had run (imported TensorFlow, built a network) by the end
+    # of the window, and the row's CPU is the sum over all processes.
+    assert all(c['cpu_seconds_at_window_end'] > 0 for c in children)
+    assert all(c['window_cpu_seconds'] >= 0 for c in children)
+    for group, key in (('learners', 'learner'), ('actors', 'actor')):
+      assert row[f'{key}_cpu_seconds'] == pytest.approx(sum(
+          c['window_cpu_seconds'] for c in children if c['group'] == group))
+    assert row['learner_cpu_seconds'] > 0  # The updates ran in a child.
+    # More updates than the queue and staging area can buffer: the actor
+    # processes had to act during the window (>= 4 unrolls of 5 steps).
+    assert row['actor_cpu_seconds'] > 0
+    assert row['cpu_seconds'] == pytest.approx(
+        row['learner_cpu_seconds'] + row['actor_cpu_seconds'] +
+        row['coordinator_cpu_seconds'])
+    assert row['cpu_seconds'] > row['coordinator_cpu_seconds']
+    assert row['learner_cpu_ms_per_agent_step'] == pytest.approx(
+        1000 * row['learner_cpu_seconds'] / row['agent_steps'])
+    assert row['actor_cpu_ms_per_agent_step'] == pytest.approx(
+        1000 * row['actor_cpu_seconds'] / row['agent_steps'])
+    assert len(row['learner_addresses']) == learners
+    assert all(a.startswith('127.0.0.1:') for a in row['learner_addresses'])
+    assert 'learner' in row['note'] and 'actors' in row['note']
+    for child in children:
+      assert child['exit_code'] is not None  # Stopped and reaped.
+      assert not _running(child['pid']), child
+  single = [r for r in rows if r['num_learners'] == 1]
+  learner_ms, actor_ms = projection.costs_of_rows(single)
+  expected = projection.project(learner_ms, actor_ms, 4)
+  assert payload['projection'] == dict(
+      expected, source=payload['projection']['source'])
+  assert payload['projection']['source'].startswith('k = ' + ', '.join(
+      str(r['num_actor_processes']) for r in single) + ',')
+  assert [r['cpus'] for r in payload['projection']['paper_rows']] == [
+      150, 375, 500]
+  assert 'Projection from CPU costs measured here (not a measurement)' in (
+      table)
+  assert '| IMPALA (optimised), batch 128 | 500 | 250,000 |' in table
+
+
+def test_benchmark_binary_writes_distributed_rows_and_stops_every_child(
+    tmp_path):
+  payload, table = _run_benchmark(
+      tmp_path, '--rows=distributed', '--actor_processes=1',
+      '--two_learners', f'--min_end_to_end_updates={DISTRIBUTED_UPDATES}')
+  _check_distributed_rows(payload, table, [(1, 1), (2, 2)])
+  assert payload['limits'] is None
+  assert payload['flags']['actor_processes'] == ['1']
+
+
+@pytest.mark.slow
+def test_benchmark_binary_writes_every_row_with_fixed_work(tmp_path):
+  payload, table = _run_benchmark(  # Default rows: all of them.
+      tmp_path, f'--min_end_to_end_updates={DISTRIBUTED_UPDATES}')
+  _check_distributed_rows(payload, table, [(1, 1), (1, 2), (1, 4), (2, 2)])
+  assert len(payload['rows']) == 9 + 4
+  for row in payload['rows']:
+    _check_row_values(row)
+  assert payload['limits']['percent_of_compute_limit'] > 0
+
+
+def _wait_until_busy(pids, cpu_seconds, timeout):
+  """Waits (hang guard ``timeout``) until every pid used ``cpu_seconds``."""
+  deadline = time.monotonic() + timeout
+  while any(benchmarks.proc_cpu_seconds(pid) < cpu_seconds for pid in pids):
+    assert time.monotonic() < deadline, 'children never got going'
+    time.sleep(0.2)
+
+
+# Ctrl-C at once (children still starting), SIGTERM once every child has
+# loaded TensorFlow and installed its own signal handlers.
+@pytest.mark.parametrize('signum, exit_code, name, busy_cpu_seconds', [
+    (signal.SIGINT, 130, 'Ctrl-C', 0.0),
+    (signal.SIGTERM, 143, 'SIGTERM', 3.0)])
+def test_interrupted_benchmark_stops_its_child_processes(
+    signum, exit_code, name, busy_cpu_seconds):
+  command = [sys.executable, '-m', 'impala_tf.benchmark', '--rows=distributed',
+             '--actor_processes=2', '--notwo_learners', '--seconds=600',
+             '--warmup_seconds=600', '--num_actors=4', '--batch_size=4',
+             '--unroll_length=5']
+  with Child(command, cwd=REPO) as child:
+    child.stdout.wait_for(': started ', timeout=600)  # Hang guard.
+    started = [line for line in child.stdout.text().splitlines()
+               if ': started ' in line][0]
+    pids = [int(part.split(')')[0]) for part in started.split('(pid ')[1:]]
+    assert len(pids) == 3
+    assert all(_running(pid) for pid in pids)
+    _wait_until_busy(pids, busy_cpu_seconds, timeout=600)
+    child.send_signal(signum)
+    assert child.wait(timeout=300) == exit_code  # Hang guard.
+    _, stderr = child.output()
+  assert not [pid for pid in pids if _running(pid)]
+  assert stderr.strip().splitlines()[-1] == (
+      f'impala_tf.benchmark: interrupted ({name}); the rows\' child '
+      'processes were stopped.')
+
+
+def test_children_get_sigterm_then_sigkill_and_are_always_reaped(tmp_path):
+  ignores_sigterm = ('import signal, sys, time\n'
+                     'signal.signal(signal.SIGTERM, signal.SIG_IGN)\n'
+                     'print("ready", flush=True)\n'
+                     'time.sleep(600)\n')
+  polite = 'import time\nprint("ready", flush=True)\ntime.sleep(600)\n'
+  with pytest.raises(RuntimeError, match='a failure'):
+    with distributed.Children(str(tmp_path), grace_secs=0.5) as children:
+      stubborn = children.start('stubborn', 'a',
+                                [sys.executable, '-c', ignores_sigterm],
+                                pipe_stdout=True)
+      children.start('polite', 'b', [sys.executable, '-c', polite])
+      assert stubborn.stdout.readline() == 'ready\n'  # Its handler is set.
+      assert children.pids_by_group() == {
+          'a': [stubborn.pid], 'b': [children.summary()[1]['pid']]}
+      assert children.first_exited() is None
+      raise RuntimeError('a failure')
+  codes = {c['name']: c['exit_code'] for c in children.summary()}
+  assert codes == {'stubborn': -signal.SIGKILL, 'polite': -signal.SIGTERM}
+  assert not any(_running(c['pid']) for c in children.summary())
+
+
+@pytest.mark.parametrize('script, message', [
+    ('exit 3', 'code 3'),  # Every process of the row fails at once.
+    ('exec sleep 600', r'no learner update for 1s \(--distributed_timeout_'
+                       r'secs\) after 0 updates'),  # A hung row.
+])
+def test_a_failing_distributed_row_reports_and_stops_every_child(
+    tmp_path, script, message):
+  fake_python = tmp_path / 'python'  # Stands in for every child process.
+  fake_python.write_text(f'#!/bin/sh\necho "starting $2"\n{script}\n')
+  fake_python.chmod(0o755)
+  logged = []
+  config = Config(level_name='pong', num_actors=4, batch_size=4,
+                  unroll_length=5)
+  with pytest.raises(RuntimeError, match=message) as failure:
+    distributed.measure_distributed(
+        config, 2, 2, min_seconds=0, min_updates=1, warmup_seconds=0,
+        warmup_updates=1, timeout_secs=1, grace_secs=5,
+        python=str(fake_python), log=lambda line, **_: logged.append(line))
+  assert str(failure.value).startswith('2 learners + 2 actor processes: ')
+  pids = [int(part.split(')')[0]) for part in logged[0].split('(pid ')[1:]]
+  assert len(pids) == 4
+  for pid in pids:  # Stopped and reaped: no such process any more.
+    assert not os.path.exists(f'/proc/{pid}'), pid
+
+
+def test_read_groups_adds_every_child_to_this_process():
+  code = ('total = 0\n'
+          'for i in range(2_000_000):\n'
+          '  total += i * i\n'
+          'print("done", flush=True)\n'
+          'import sys; sys.stdin.read()\n')
+  child = subprocess.Popen([sys.executable, '-c', code], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, text=True)
+  try:
+    assert child.stdout.readline() == 'done\n'
+    reading = distributed.read_groups({'workers': [child.pid], 'none': []})
+  finally:
+    child.stdin.close()
+    child.wait(timeout=60)
+  assert reading.by_pid[child.pid] > 0
+  assert reading.groups == {'workers': reading.by_pid[child.pid], 'none': 0}
+  assert reading.cpu == pytest.approx(reading.own + reading.by_pid[child.pid])
+  assert reading.own <= time.process_time()
+  later = reading._replace(cpu=reading.cpu + 0.75, own=reading.own + 0.25,
+                           groups={'workers': reading.groups['workers'] + 0.5,
+                                   'none': 0})
+  assert distributed.cpu_split(reading, later) == pytest.approx(
+      {'workers': 0.5, 'none': 0, 'this process': 0.25})
+
+
+def test_free_port_pairs_do_not_overlap_and_are_free():
+  ports = distributed.free_port_pairs(3)
+  taken = {p for port in ports for p in (port, port + 1)}
+  assert len(taken) == 6
+  for port in sorted(taken):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+      s.bind(('127.0.0.1', port))  # Free now (nothing else races here).
+
+
+def test_train_flags_rebuild_the_config():
+  config = Config(level_name='pong', num_actors=6, batch_size=4, xla=True,
+                  sticky_actions=0.25, checkpoint_secs=1e9, dataset_path='',
+                  full_action_space=False, logdir='/tmp/a b')
+  flag_values = absl_flags.FlagValues()
+  flags_lib.define_config_flags(flag_values)
+  flag_values(['train'] + distributed.train_flags(config))
+  assert flags_lib.config_from_flags(flag_values) == config
+  assert distributed.cluster_flags(['h:1', 'h:3'], 2) == [
+      '--learner_addresses=h:1,h:3', '--num_actor_processes=2']
+
+
+def test_update_lines_round_trip_and_other_lines_are_ignored():
+  line = watched_learner.update_line(3, 240)
+  assert watched_learner.parse_update_line(line) == (3, 240)
+  assert watched_learner.parse_update_line(line + '\n') == (3, 240)
+  for other in ('[learner 0] serving actors at 127.0.0.1:5',
+                'impala_tf.benchmark update x 1', '',
+                'impala_tf.benchmark updates 1 2'):
+    assert watched_learner.parse_update_line(other) is None
+
+
+def test_projection_from_hand_numbers():
+  # 0.25 learner ms and 2.0 actor ms per agent step, 4 frames per step.
+  p = projection.project(learner_ms=0.25, actor_ms=2.0, frames_per_step=4)
+  assert p['learner_core_agent_steps_per_second'] == pytest.approx(4000)
+  assert p['learner_core_frames_per_second'] == pytest.approx(16000)
+  assert p['actor_core_agent_steps_per_second'] == pytest.approx(500)
+  assert p['actor_core_frames_per_second'] == pytest.approx(2000)
+  assert p['actor_cores_absorbed_per_learner_core'] == pytest.approx(8)
+  first, second, third = p['paper_rows']
+  assert (first['cpus'], first['paper_frames_per_second']) == (150, 80000)
+  assert (second['cpus'], second['paper_frames_per_second']) == (375, 200000)
+  assert (third['cpus'], third['paper_frames_per_second']) == (500, 250000)
+  assert first['paper_frames_per_second_per_cpu'] == pytest.approx(
+      80000 / 150)
+  assert first['actor_frames_per_second'] == pytest.approx(150 * 500 * 4)
+  assert first['learner_cores_needed'] == pytest.approx(150 / 8)
+  assert first['learner_core_percent_of_paper'] == pytest.approx(20.0)
+  assert third['learner_cores_needed'] == pytest.approx(62.5)
+  assert third['learner_core_percent_of_paper'] == pytest.approx(6.4)
+  with pytest.raises(ValueError, match='actor_ms'):
+    projection.project(learner_ms=1.0, actor_ms=0.0, frames_per_step=4)
+
+
+def test_pooled_costs_weigh_rows_by_agent_steps():
+  rows = [dict(agent_steps=1000, learner_cpu_seconds=0.5,
+               actor_cpu_seconds=1.0),
+          dict(agent_steps=3000, learner_cpu_seconds=0.5,
+               actor_cpu_seconds=7.0)]
+  # (0.5 + 0.5) s / 4000 steps = 0.25 ms; (1 + 7) s / 4000 = 2 ms.
+  assert projection.costs_of_rows(rows) == pytest.approx((0.25, 2.0))
+  with pytest.raises(ValueError, match='agent_steps'):
+    projection.pooled_cpu_ms([1.0], [0])
+
+
+def test_project_rows_pools_only_the_one_learner_rows():
+  rows = [dict(row='end-to-end', agent_steps=10),
+          dict(num_learners=1, num_actor_processes=1, agent_steps=1000,
+               learner_cpu_seconds=0.5, actor_cpu_seconds=1.0),
+          dict(num_learners=1, num_actor_processes=4, agent_steps=3000,
+               learner_cpu_seconds=0.5, actor_cpu_seconds=7.0),
+          dict(num_learners=2, num_actor_processes=2, agent_steps=10,
+               learner_cpu_seconds=99.0, actor_cpu_seconds=99.0)]
+  p = projection.project_rows(rows, frames_per_step=4)
+  assert p == dict(projection.project(0.25, 2.0, 4),
+                   source='k = 1, 4, pooled by agent steps')
+  assert projection.project_rows(rows[:1] + rows[3:], 4) is None
+  idle = [dict(rows[1], actor_cpu_seconds=0.0)]  # Under one clock tick.
+  assert 'too short for the CPU clock' in (
+      projection.project_rows(idle, 4)['unavailable'])
+  lines = report.projection_lines(projection.project_rows(idle, 4))
+  assert lines[0].startswith(
+      'No projection: the learner + k rows measured 0.500 learner and 0.000 '
+      'actor CPU ms per agent step')
 
 
 @pytest.mark.parametrize('flag, message', [
@@ -284,6 +595,12 @@ def test_benchmark_binary_writes_all_rows_with_fixed_work(tmp_path):
     ('--min_learner_updates=0', '--min_learner_updates must be >= 1, got 0.'),
     ('--warmup_updates=-1', '--warmup_updates must be >= 1, got -1.'),
     ('--seconds=-1', '--seconds must be >= 0, got -1.0.'),
+    ('--actor_processes=1,0', "--actor_processes: '0' is not a count"),
+    ('--actor_processes=64', "--actor_processes: '64' is not a count of "
+     'actor processes from 1 to --num_actors (32).'),
+    ('--batch_size=5', '--two_learners needs --num_actors >= 2 and an even '
+     '--batch_size'),
+    ('--distributed_timeout_secs=0', '--distributed_timeout_secs must be > 0'),
 ])
 def test_bad_flag_is_one_clear_line(flag, message):
   result = subprocess.run(

@@ -11,11 +11,18 @@ repeats):
   measure_end_to_end(config, min_seconds, min_updates, warmup_seconds,
                      warmup_updates)
 
+and, as a cluster of child processes (impala_tf.benchmarks.distributed,
+which does not import TensorFlow itself):
+
+  measure_distributed(config, num_learners, num_actor_processes, ...)
+
 and what the parts alone say about the end-to-end rate:
 
   compute_limit(cpu_ms_per_step, cores) = cores / sum(CPU ms per agent step)
   serial_composition(rates) = 1 / sum(1 / rate)
   end_to_end_limits(env, inference, learner, end_to_end, cores) -> dict
+  projection.project(learner_ms, actor_ms, frames_per_step) -> dict
+      (how many actor cores one learner core absorbs)
 
 The row functions import TensorFlow; import them from
 impala_tf.benchmarks.rows. The rest is importable without it.

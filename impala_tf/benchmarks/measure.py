@@ -13,7 +13,7 @@
 CPU time of this process comes from time.process_time(), which counts every
 thread of the process, native ones included (ale-py's C++ vector-env workers,
 TensorFlow's thread pools). Other processes (actor or learner processes of a
-multi-process row) are read from /proc/<pid>/stat, so a row's CPU time can be
+distributed row) are read from /proc/<pid>/stat, so a row's CPU time can be
 the sum over several processes.
 """
 
