@@ -20,6 +20,7 @@ from absl import flags
 from impala_tf import flags as flags_lib
 from impala_tf import stopping
 from impala_tf.config import ConfigError
+from impala_tf.distributed import exit_codes
 
 flags_lib.define_config_flags()
 flags.DEFINE_integer('max_updates', None,
@@ -36,7 +37,6 @@ flags.DEFINE_integer('num_actor_processes', None,
                      'Distributed runs without TF_CONFIG: actor processes.')
 FLAGS = flags.FLAGS
 
-INTERRUPTED_EXIT_CODE = 130
 
 
 def _fail(message):
@@ -45,7 +45,7 @@ def _fail(message):
 
 def main(argv):
   stop = stopping.StopSignal(
-      exit_code_on_second_interrupt=INTERRUPTED_EXIT_CODE).install()
+      exit_code_on_second_interrupt=exit_codes.INTERRUPTED).install()
   if len(argv) > 1:
     _fail(f'unexpected arguments {argv[1:]}')
   config = flags_lib.config_from_flags(FLAGS)
@@ -161,7 +161,7 @@ def run():
     # Ctrl-C before main installed its handler: nothing was started.
     print('impala_tf.train: interrupted before training started.',
           file=sys.stderr)
-    sys.exit(INTERRUPTED_EXIT_CODE)
+    sys.exit(exit_codes.INTERRUPTED)
 
 
 if __name__ == '__main__':

@@ -15,8 +15,8 @@ store and episode statistics:
 
 It serves learner k % num_learners and stops when that learner says its
 budget is spent (exit 0), on SIGTERM/SIGINT (exit 0), when refused at the
-handshake (exit EXIT_REFUSED: restarting cannot help) or when the learner
-stays unreachable for --connect_timeout_secs (exit EXIT_UNREACHABLE).
+handshake (exit_codes.REFUSED: restarting cannot help) or when the learner
+stays unreachable for --connect_timeout_secs (exit_codes.UNREACHABLE).
 """
 
 import os
@@ -27,13 +27,11 @@ from impala_tf import builder
 from impala_tf.acting.actor import ActorThread
 from impala_tf.acting.policy import ActingPolicy
 from impala_tf.config import ConfigError
+from impala_tf.distributed import exit_codes
 from impala_tf.distributed import handshake
 from impala_tf.distributed.client import (ActorRefused, LearnerClient,
                                           LearnerFinished, LearnerUnreachable)
 
-EXIT_FAILED = 1
-EXIT_REFUSED = 3
-EXIT_UNREACHABLE = 4
 
 
 class RemoteEpisodes:
@@ -121,10 +119,10 @@ def run_actor(config, cluster, stop, log=print):
       chief.connect()
   except ActorRefused as e:
     log(f'[{name}] {e}', flush=True)
-    return EXIT_REFUSED
+    return exit_codes.REFUSED
   except LearnerUnreachable as e:
     log(f'[{name}] {e}', flush=True)
-    return EXIT_UNREACHABLE
+    return exit_codes.UNREACHABLE
   except LearnerFinished:
     return 0
   except Exception as e:  # pylint: disable=broad-except
@@ -148,13 +146,13 @@ def run_actor(config, cluster, stop, log=print):
     thread.join(0.5)  # The main thread stays free for signal handlers.
   if isinstance(thread.error, ActorRefused):
     log(f'[{name}] {thread.error}', flush=True)
-    return EXIT_REFUSED
+    return exit_codes.REFUSED
   if isinstance(thread.error, LearnerUnreachable):
     log(f'[{name}] {thread.error}', flush=True)
-    return EXIT_UNREACHABLE
+    return exit_codes.UNREACHABLE
   if stop.failure:
     log(f'[{name}] stopped: {stop.failure}', flush=True)
-    return EXIT_FAILED
+    return exit_codes.FAILED
   log(f'[{name}] done: sent {unrolls.unrolls_sent:,} unrolls, '
       f'{learner.reconnects} reconnects', flush=True)
   return 0

@@ -13,12 +13,16 @@ wire.py):
       when the queue stayed full for ``put_timeout`` seconds (the actor
       retries: backpressure without long calls)
   parameters(version, chunk) -> (version, num_chunks, bytes)
-      chunk of the newest snapshot (version -1) or of a recent one
+      chunk of the snapshot for actors (version -1) or of a recent one
   episodes(blob) -> int64 count   finished episodes, recorded in the run's
       EpisodeStats (actors send them to the chief learner)
 
 ``incarnation`` is random per learner process: a learner restarted at the same
 address answers with a new one, and its actors handshake again.
+
+The version in every reply is the one actors act with, ``store.latest()``:
+the newest, or newest - --actor_policy_lag (impala_tf.params), so an actor
+fetches parameters only when that version changes.
 """
 
 import json
@@ -141,7 +145,7 @@ class LearnerService:
       with self._lock:
         self.actors_connected.add(actor.get('name', '?'))
     return json.dumps(dict(problems=problems, incarnation=self.incarnation,
-                           version=self._store.version))
+                           version=self._store.acting_version))
 
   def _push(self, piece):
     unrolls = wire.decode_unrolls(piece.numpy(), self._template)
@@ -159,7 +163,8 @@ class LearnerService:
         self.unrolls_received += unrolls.task_id.shape[0]
       else:
         self.pushes_refused_busy += 1
-    return np.asarray([self._store.version, int(self.finished.is_set()),
+    return np.asarray([self._store.acting_version,
+                       int(self.finished.is_set()),
                        accepted, self.incarnation], np.int64)
 
   def _parameters(self, version, chunk):

@@ -1,0 +1,14 @@
+"""Exit codes of the distributed jobs (no TensorFlow import: the launcher
+reads them too).
+
+  FAILED       a fault; restarting the process may help
+  REFUSED      the learner refused the actor (config or network differ);
+               restarting cannot help
+  UNREACHABLE  the learner stayed unreachable for --connect_timeout_secs
+  INTERRUPTED  a second Ctrl-C: exit at once, without a checkpoint
+"""
+
+FAILED = 1
+REFUSED = 3
+UNREACHABLE = 4
+INTERRUPTED = 130
