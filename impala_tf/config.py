@@ -122,9 +122,20 @@ class Config:
   max_policy_lag: int = _field(
       0, 'Drop (and count) unrolls acted with parameters more than this many '
       'updates old; 0 keeps all.')
+  actor_policy_lag: int = _field(
+      0, 'Controlled policy lag (paper Fig. E.1): actors act with the '
+      'parameters of version max(0, newest - this) instead of the newest; 0 '
+      'is the usual IMPALA.')
   connect_timeout_secs: float = _field(
       600.0, 'Distributed runs: how long an actor keeps trying to reach its '
       'learner (with back-off) before it gives up.')
+  # Experience replay (paper section 5.2.2, Table D.3).
+  replay_capacity: int = _field(
+      0, 'Unrolls held in the learner\'s replay buffer (FIFO; the paper used '
+      '10000, about 6 GB for Atari); 0 disables replay.')
+  replay_proportion: float = _field(
+      0.5, 'With replay: share of each batch sampled uniformly from the '
+      'buffer, in [0, 1) (paper: 0.5); the rest is fresh.')
 
   @property
   def frames_per_update(self):
@@ -185,9 +196,25 @@ class Config:
       value = getattr(self, flag)
       require(flag, 0.0 <= value < 1.0, f'must be in [0, 1), got {value}.')
     for flag in ('entropy_cost', 'baseline_cost', 'max_grad_norm',
-                 'max_env_restarts', 'max_policy_lag', 'connect_timeout_secs'):
+                 'max_env_restarts', 'max_policy_lag', 'connect_timeout_secs',
+                 'actor_policy_lag', 'replay_capacity'):
       require(flag, getattr(self, flag) >= 0,
               f'must be >= 0, got {getattr(self, flag)}.')
+    require('replay_proportion', 0.0 <= self.replay_proportion < 1.0,
+            f'must be in [0, 1), got {self.replay_proportion}: each batch '
+            'needs at least one fresh unroll.')
+    replayed = math.floor(self.replay_proportion * self.batch_size + 0.5)
+    require('replay_capacity',
+            self.replay_capacity == 0 or self.replay_capacity >= replayed,
+            f'{self.replay_capacity} unrolls cannot supply the {replayed} '
+            'replayed unrolls of each batch (--replay_proportion x '
+            '--batch_size); use 0 to disable replay.')
+    require('max_policy_lag',
+            self.max_policy_lag == 0 or
+            self.max_policy_lag >= self.actor_policy_lag,
+            f'{self.max_policy_lag} would drop every unroll: with '
+            f'--actor_policy_lag={self.actor_policy_lag} unrolls are at least '
+            'that many updates old.')
     require('actor_threads', self.actor_threads <= self.num_actors,
             f'{self.actor_threads} actor threads for {self.num_actors} '
             'actors: each thread needs at least one actor.')

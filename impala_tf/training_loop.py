@@ -39,6 +39,7 @@ from impala_tf import stopping
 from impala_tf.acting.local_actors import LocalActors
 from impala_tf.config import Config
 from impala_tf.params import ParameterStore
+from impala_tf.replay import ReplayBuffer
 from impala_tf.staging import StagingArea
 from impala_tf.trajectory_queue import QueueClosed, StallError, TrajectoryQueue
 
@@ -114,7 +115,8 @@ class _Run:
       _save_config(config)  # Only now: a refused restore leaves it alone.
     self.learner.sync_from_chief(self.chief)
     self.store = ParameterStore(self.learner.variables,
-                                version=self.learner.updates)
+                                version=self.learner.updates,
+                                lag=config.actor_policy_lag)
 
   def _preflight(self):
     """Makes one environment of the first level in this thread, so that a
@@ -168,7 +170,9 @@ class _Run:
         self.queue, self.learner.local_batch_size, self.learner.place,
         self.stop, config.stall_timeout_secs,
         max_policy_lag=config.max_policy_lag,
-        learner_version=lambda: self.store.version)
+        learner_version=lambda: self.store.version,
+        replay=_replay_buffer(config, self.generation),
+        replay_proportion=config.replay_proportion)
     self.staging.start()
 
   def stop_threads(self, timeout=30.0):
@@ -181,6 +185,13 @@ class _Run:
   def close(self):
     if self.lock is not None:
       self.lock.release()
+
+
+def _replay_buffer(config, generation):
+  """The learner's ReplayBuffer, or None without --replay_capacity."""
+  if config.replay_capacity == 0:
+    return None
+  return ReplayBuffer(config.replay_capacity, seed=(config.seed, generation))
 
 
 def _local_actors(config, task_set, agent_factory, learner):
@@ -198,8 +209,12 @@ def _rss_megabytes():
     return float('nan')
 
 
-def _summary_scalars(run, stats, lags, fps):
-  """The periodic TensorBoard/CSV scalars (beside per-episode returns)."""
+def _summary_scalars(run, stats, lags, replayed, fps):
+  """The periodic TensorBoard/CSV scalars (beside per-episode returns).
+
+  ``lags``: [B] policy lags of each batch (replayed unrolls included);
+  ``replayed``: the replayed share of each batch, since the last summary.
+  """
   scalars = {f'loss/{k}': stats[k]
              for k in ('total', 'policy_gradient', 'baseline', 'entropy')}
   all_lags = np.concatenate(lags) if lags else np.zeros(1)
@@ -218,6 +233,8 @@ def _summary_scalars(run, stats, lags, fps):
       'throughput/frames_per_second': fps,
       'actors/env_restarts': run.env_restarts(),
       'queue/unrolls_dropped_for_lag': run.staging.dropped_for_lag,
+      'queue/replayed_fraction': float(np.mean(replayed)) if replayed else 0.0,
+      'queue/replayed_unrolls': run.staging.replayed_unrolls,
       'system/rss_megabytes': _rss_megabytes(),
   })
   scalars.update(run.actors.scalars())
@@ -319,6 +336,7 @@ def _loop(run, max_updates, max_seconds, on_update):
   frames_at_summary = learner.frames
   time_at_summary = time.monotonic()
   lags = []  # Policy lag of every batch since the last summary.
+  replayed = []  # Replayed share of every batch since the last summary.
   try:
     while True:
       stopped_because = _reason_to_stop(run, updates_this_run,
@@ -350,6 +368,8 @@ def _loop(run, max_updates, max_seconds, on_update):
       if on_update is not None:
         on_update(frames, stats)
       lags.append(version_before - batch.policy_version)
+      replayed.append(run.staging.replayed_in_last_batch /
+                      len(batch.policy_version))
       for task_name, episode_return, length in run.episodes.drain_new():
         writer.scalars(frames, {f'episode_return/{task_name}': episode_return,
                                 f'episode_length/{task_name}': length})
@@ -360,8 +380,9 @@ def _loop(run, max_updates, max_seconds, on_update):
       if now - last_summary >= config.summary_secs:
         fps = (frames - frames_at_summary) / max(now - time_at_summary, 1e-9)
         frames_at_summary, time_at_summary = frames, now
-        writer.scalars(frames, _summary_scalars(run, stats, lags, fps))
-        lags = []
+        writer.scalars(frames, _summary_scalars(run, stats, lags, replayed,
+                                                fps))
+        lags, replayed = [], []
         last_summary = now
       if now - last_checkpoint >= config.checkpoint_secs:
         run.save()
