@@ -2,6 +2,16 @@
 
   prepare(logdir) -> None               create it; ConfigError if unusable
   RunLock(logdir).acquire() / release()  one trainer per logdir
+  restart_requested(logdir) -> bool      a controller asks for a restart
+  wait_while_held(logdir, stop, say)     a controller is editing the run
+
+The last two are the protocol between a trainer and a controller that may
+run on another machine, sharing only the file system (population based
+training): the controller creates ``HOLD``, then ``RESTART``; the trainer
+checkpoints, removes ``RESTART`` and exits with exit_codes.RESTART; whatever
+runs it (the controller's own supervisor, or a scheduler's loop) starts it
+again, and it waits while ``HOLD`` exists, so that the controller can change
+its checkpoint and hyperparameter flag file first.
 
 ``prepare`` turns the usual mistakes (a path that is a file, a read-only
 directory, a missing parent that cannot be made) into one ConfigError naming
@@ -20,6 +30,9 @@ import time
 from impala_tf.config import ConfigError
 
 LOCK_FILE = '.lock'
+RESTART_FILE = 'RESTART'
+HOLD_FILE = 'HOLD'
+_HOLD_POLL_SECS = 0.5
 
 
 def prepare(logdir):
@@ -88,3 +101,27 @@ def _read_holder(fd):
   except OSError:
     text = ''
   return text or 'holder unknown'
+
+
+def restart_requested(logdir):
+  return os.path.exists(os.path.join(logdir, RESTART_FILE))
+
+
+def clear_restart_request(logdir):
+  try:
+    os.unlink(os.path.join(logdir, RESTART_FILE))
+  except FileNotFoundError:
+    pass
+
+
+def wait_while_held(logdir, stop, say=print, report_secs=30.0):
+  """Returns once ``<logdir>/HOLD`` is gone (or a stop is requested)."""
+  path = os.path.join(logdir, HOLD_FILE)
+  last_report = -report_secs
+  start = time.monotonic()
+  while os.path.exists(path) and not stop.is_set():
+    waited = time.monotonic() - start
+    if waited - last_report >= report_secs:
+      say(f'{logdir} is held by a controller ({path}); waiting.')
+      last_report = waited
+    stop.wait(_HOLD_POLL_SECS)

@@ -70,7 +70,10 @@ def main(argv):
   from impala_tf.envs import EnvSetupError
   # pylint: enable=g-import-not-at-top
   try:
-    training_loop.train(config, max_updates=FLAGS.max_updates, stop=stop)
+    result = training_loop.train(config, max_updates=FLAGS.max_updates,
+                                 stop=stop)
+    if result.stopped_because == training_loop.RESTART_REQUESTED:
+      sys.exit(exit_codes.RESTART)
   except (ConfigError, EnvSetupError) as e:
     _fail(e)
   except checkpointing.CheckpointCorruptError as e:

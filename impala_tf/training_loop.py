@@ -44,6 +44,9 @@ from impala_tf.staging import StagingArea
 from impala_tf.trajectory_queue import QueueClosed, StallError, TrajectoryQueue
 
 
+RESTART_REQUESTED = 'restart requested'
+
+
 class TrainingError(RuntimeError):
   """The run stopped on a fault (non-finite loss, a failed thread, a stall)."""
 
@@ -89,6 +92,7 @@ class _Run:
     if chief:
       run_directory.prepare(config.logdir)
       self.lock = run_directory.RunLock(config.logdir).acquire()
+      run_directory.wait_while_held(config.logdir, self.signals)
     try:
       self._build(strategy, make_actors or _local_actors)
     except BaseException:
@@ -137,6 +141,10 @@ class _Run:
       self.episodes.load_state_dict(extra['episodes'])
       self.generation = extra['generation'] + 1
       self.env_restarts_before = extra.get('env_restarts', 0)
+      # Hyperparameters come from the flags, also on a resume (a sweep or
+      # PBT member may resume with new ones); epsilon is the one the
+      # optimiser keeps in a variable, so it would be restored.
+      self.learner.optimizer.epsilon.assign(self.config.epsilon)
       frames = self.learner.frames
       print(f'Resumed from {self.checkpoints.latest()} at {frames:,} frames, '
             f'{self.learner.updates:,} updates.', flush=True)
@@ -308,6 +316,8 @@ def _reason_to_stop(run, updates, elapsed, max_updates, max_seconds):
     return 'failure'
   if run.signals.requested or run.stop.requested:
     return f'stop requested ({run.signals.reason or run.stop.reason})'
+  if run.chief and run_directory.restart_requested(run.config.logdir):
+    return RESTART_REQUESTED
   if run.learner.frames >= run.config.total_environment_frames:
     return 'finished'
   if max_updates is not None and updates >= max_updates:
@@ -395,6 +405,8 @@ def _loop(run, max_updates, max_seconds, on_update):
     raise TrainingError(stop.failure)
   if updates_this_run:
     checkpoint = run.save()
+  if stopped_because == RESTART_REQUESTED:
+    run_directory.clear_restart_request(config.logdir)  # After the save.
   print(f'Stopped: {stopped_because} at {learner.frames:,} frames; '
         f'checkpoint {checkpoint}', flush=True)
   return RunResult(num_frames=learner.frames,

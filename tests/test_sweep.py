@@ -757,3 +757,28 @@ def test_ctrl_c_stops_members_cleanly_and_a_rerun_resumes_them(tmp_path):
   assert not _members_of(str(logdir))
   assert {_read_results(logdir)[i]['note'] for i in (0, 1)} == {
       'killed by a second Ctrl-C'}
+
+
+def test_settings_may_set_other_training_flags(tmp_path):
+  """Table 2's arms differ in --correction and replay, not only in the three
+  hyperparameters: a setting may set any training flag but --logdir."""
+  base = dict(entropy_cost=0.01, learning_rate=0.0006, epsilon=0.01)
+  path = tmp_path / 'arms.json'
+  path.write_text(json.dumps([dict(base, correction='1-step-is'),
+                              dict(base, replay_capacity=100, seed=3)]))
+  settings = sweep_settings.load_settings(str(path))
+  assert settings[0]['correction'] == '1-step-is'
+  assert settings[1]['replay_capacity'] == 100 and settings[1]['seed'] == 3
+  for bad, needle in ((dict(base, logdir='x'), 'unknown key(s) logdir'),
+                      (dict(base, correction=3), 'must be a str'),
+                      (dict(base, replay_capacity=1.5), 'must be a int'),
+                      (dict(base, nonsense=1), 'unknown key(s) nonsense')):
+    path.write_text(json.dumps([bad]))
+    with pytest.raises(sweep_settings.SettingsError, match=re.escape(needle)):
+      sweep_settings.load_settings(str(path))
+
+
+def test_a_setting_with_other_flags_is_printed():
+  assert sweep_lib.format_setting(dict(entropy_cost=0.01, correction='vtrace',
+                                       replay_capacity=10)) == (
+      'entropy_cost 0.01, correction vtrace, replay_capacity 10')

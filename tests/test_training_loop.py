@@ -155,3 +155,32 @@ def test_resume_drops_metrics_logged_after_the_checkpoint(tmp_path, capsys):
   assert '30,1.0,loss/total' not in rows and '40,2.0,loss/total' not in rows
   steps = [int(line.split(',')[0]) for line in rows.splitlines()[1:]]
   assert max(steps) == 30 and steps.count(30) >= 1  # Logged anew.
+
+
+def test_a_restart_request_checkpoints_and_a_hold_is_waited_for(tmp_path):
+  """The run-directory protocol of a controller on another machine (PBT)."""
+  import threading  # pylint: disable=g-import-not-at-top
+  from impala_tf import run_directory  # pylint: disable=g-import-not-at-top
+  config = Config(level_name='catch', num_action_repeats=1, num_actors=2,
+                  actor_threads=1, batch_size=2, unroll_length=5,
+                  logdir=str(tmp_path), progress_secs=100)
+  training_loop.train(config, max_updates=2, install_signal_handlers=False)
+  hold = tmp_path / run_directory.HOLD_FILE
+  hold.write_text('')
+  (tmp_path / run_directory.RESTART_FILE).write_text('')
+  released = []
+
+  def release():
+    released.append(True)
+    hold.unlink()
+
+  import time  # pylint: disable=g-import-not-at-top
+  timer = threading.Timer(2.0, release)
+  start = time.monotonic()
+  timer.start()
+  result = training_loop.train(config, install_signal_handlers=False)
+  timer.join()
+  # It waited for the hold (a lower bound: slowness cannot break it).
+  assert released and time.monotonic() - start >= 2.0
+  assert result.stopped_because == training_loop.RESTART_REQUESTED
+  assert not (tmp_path / run_directory.RESTART_FILE).exists()

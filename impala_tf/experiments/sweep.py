@@ -61,7 +61,8 @@ class Interrupts:
   exits the process at once, which would leave the members running.
   """
 
-  def __init__(self):
+  def __init__(self, name='impala_tf.sweep'):
+    self._name = name
     self.stop_requested = False
     self.kill_now = False
     self.reason = None
@@ -83,12 +84,12 @@ class Interrupts:
     if not self.stop_requested:
       self.stop_requested = True
       self.reason = name
-      _announce(f'impala_tf.sweep: received {name}; stopping the running '
+      _announce(f'{self._name}: received {name}; stopping the running '
                 'members (they checkpoint). Ctrl-C again to kill them at '
                 'once.')
     elif signum == signal.SIGINT and not self.kill_now:
       self.kill_now = True
-      _announce('impala_tf.sweep: second Ctrl-C: killing the running '
+      _announce(f'{self._name}: second Ctrl-C: killing the running '
                 'members now, without a checkpoint.')
 
 
@@ -130,7 +131,10 @@ def restart_delay(base_secs, restarts):
 
 
 def format_setting(setting):
-  return ', '.join(f'{k} {v:.3g}' for k, v in setting.items())
+  """'entropy_cost 0.01, ..., correction vtrace' (settings may set any flag)."""
+  return ', '.join(
+      f'{k} {v:.3g}' if isinstance(v, float) else f'{k} {v}'
+      for k, v in setting.items())
 
 
 class SweepRunner:

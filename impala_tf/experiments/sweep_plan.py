@@ -222,11 +222,11 @@ def _settings_difference(recorded, current):
     return (f'settings ({len(recorded)} recorded, {len(current)} in '
             '--settings)')
   for index, (old, new) in enumerate(zip(recorded, current)):
-    for key in HYPERPARAMETERS:
-      if not isinstance(old, dict) or old.get(key) != new[key]:
+    for key in sorted(set(new) | set(old if isinstance(old, dict) else {})):
+      if not isinstance(old, dict) or old.get(key) != new.get(key):
         was = old.get(key) if isinstance(old, dict) else old
         return (f'settings (setting {index}: {key} {was} recorded, '
-                f'{new[key]} in --settings)')
+                f'{new.get(key)} in --settings)')
   return None
 
 

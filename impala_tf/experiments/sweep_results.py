@@ -58,7 +58,7 @@ NOT_STARTED = 'not_started'  # nothing on disk, not selected now
 
 RESULT_COLUMNS = ('member', 'entropy_cost', 'learning_rate', 'epsilon',
                   'frames', 'status', 'final_return', 'episodes', 'restarts',
-                  'note')
+                  'note', 'other_flags')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +74,7 @@ class MemberResult:
   episodes: int
   restarts: int = 0
   note: str = ''
+  other_flags: str = ''  # JSON of the setting's flags beyond the three.
 
 
 def _is_complete(path):
@@ -221,9 +222,12 @@ def member_result(plan, index, status=None, restarts=0, note='',
   mean, episodes = final_return(os.path.join(member_dir, METRICS_FILE),
                                 last_n)
   setting = plan.settings[index]
+  others = {k: v for k, v in setting.items()
+            if k not in ('entropy_cost', 'learning_rate', 'epsilon')}
   return MemberResult(index, setting['entropy_cost'],
                       setting['learning_rate'], setting['epsilon'], frames,
-                      status, mean, episodes, restarts, note)
+                      status, mean, episodes, restarts, note,
+                      json.dumps(others, sort_keys=True) if others else '')
 
 
 def _row(result):

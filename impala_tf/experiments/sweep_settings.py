@@ -105,13 +105,41 @@ def render(document):
   return f'{head_text},\n  "settings": [\n{rows}\n  ]\n}}\n'
 
 
+def _other_fields():
+  """Training flags a setting may set besides the three (not logdir)."""
+  import dataclasses  # pylint: disable=g-import-not-at-top
+  from impala_tf.config import Config  # pylint: disable=g-import-not-at-top
+  return {f.name: f.type for f in dataclasses.fields(Config)
+          if f.name != 'logdir' and f.name not in HYPERPARAMETERS}
+
+
+def _check_other(index, key, value, kind, where):
+  if kind is bool:
+    ok = isinstance(value, bool)
+  elif kind is float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+  elif kind is int:
+    ok = isinstance(value, int) and not isinstance(value, bool)
+  else:
+    ok = isinstance(value, str)
+  if not ok:
+    raise SettingsError(f'{where}: setting {index} has {key} {value!r}; it '
+                        f'must be a {kind.__name__}.')
+
+
 def _check_setting(index, setting, where):
-  """Raises SettingsError unless ``setting`` is a valid setting dict."""
+  """Raises SettingsError unless ``setting`` is a valid setting dict.
+
+  A setting has the three hyperparameters of Table D.1 and may set other
+  training flags as well (e.g. --correction and --replay_capacity for the
+  arms of Table 2, or --seed).
+  """
   if not isinstance(setting, dict):
     raise SettingsError(f'{where}: setting {index} is not a JSON object '
                         f'but {setting!r}.')
+  others = _other_fields()
   missing = [k for k in HYPERPARAMETERS if k not in setting]
-  unknown = sorted(set(setting) - set(HYPERPARAMETERS))
+  unknown = sorted(set(setting) - set(HYPERPARAMETERS) - set(others))
   if missing or unknown:
     problems = []
     if missing:
@@ -120,7 +148,10 @@ def _check_setting(index, setting, where):
       problems.append(f'has unknown key(s) {", ".join(unknown)}')
     raise SettingsError(
         f'{where}: setting {index} {" and ".join(problems)} (each setting '
-        f'has exactly {", ".join(HYPERPARAMETERS)}).')
+        f'has {", ".join(HYPERPARAMETERS)}, and may set other training '
+        'flags).')
+  for key in sorted(set(setting) & set(others)):
+    _check_other(index, key, setting[key], others[key], where)
   for key in HYPERPARAMETERS:
     value = setting[key]
     if (isinstance(value, bool) or not isinstance(value, (int, float)) or
@@ -136,7 +167,9 @@ def check_settings(settings, where='settings'):
                         'objects.')
   for index, setting in enumerate(settings):
     _check_setting(index, setting, where)
-  return [{k: float(s[k]) for k in HYPERPARAMETERS} for s in settings]
+  return [dict({k: float(s[k]) for k in HYPERPARAMETERS},
+               **{k: v for k, v in s.items() if k not in HYPERPARAMETERS})
+          for s in settings]
 
 
 def load_settings(path):
