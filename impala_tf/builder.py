@@ -6,6 +6,7 @@
   make_learner(config, spec, agent_factory, strategy=None) -> Learner
   make_env_group_factory(config, task_set, thread, generation)
       -> (restart_count) -> EnvGroup
+  preflight(config, task_set)   one environment made and closed
   actors_of_thread(config, thread) -> actor indices of one actor thread
 
 Kept apart from the loop so that other drivers (evaluation, benchmarks, the
@@ -128,6 +129,14 @@ def make_learner(config: Config, spec, agent_factory, strategy=None):
       spec, agent_factory, batch_size=config.batch_size,
       frames_per_update=config.frames_per_update, loss=loss,
       optimizer=optimizer, strategy=strategy, xla=config.xla)
+
+
+def preflight(config: Config, task_set):
+  """Makes one environment of the first level and closes it, so that a
+  missing emulator, ROM or data set is reported (EnvSetupError, one
+  sentence) before anything starts."""
+  make_env_group_factory(config.replace(num_actors=1, actor_threads=1),
+                         task_set, 0)(0).close()
 
 
 def actors_of_thread(config: Config, thread: int):

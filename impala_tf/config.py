@@ -17,6 +17,15 @@ from typing import Optional
 NETWORKS = ('shallow', 'deep')
 CORES = ('auto', 'lstm', 'feedforward')
 STRATEGIES = ('default', 'mirrored')
+# What `python -m impala_tf.train` runs for a config (paper_configs name it).
+EXPERIMENTS = ('train', 'sweep', 'pbt')
+PBT_FITNESS = ('auto', 'dmlab30', 'atari57', 'mean_return')
+TABLE_D1_SETTINGS = 'paper_configs/sweeps/table_d1_24.json'
+# Fields that choose and shape the experiment around training runs (read by
+# impala_tf.sweep / impala_tf.pbt), not what one training run learns.
+EXPERIMENT_FIELDS = ('experiment', 'settings', 'population_size',
+                     'pbt_burn_in_frames', 'pbt_ready_episodes',
+                     'pbt_exploit_threshold', 'pbt_fitness')
 # The loss options (implemented in impala_tf.losses).
 REWARD_CLIPPING = ('abs_one', 'soft_asymmetric', 'none')
 REDUCTIONS = ('sum', 'mean')
@@ -43,6 +52,32 @@ def help_text(field: dataclasses.Field) -> str:
 @dataclasses.dataclass(frozen=True)
 class Config:
   """Everything a training run needs; defaults = paper Atari (Table G.1)."""
+  # Experiment.
+  experiment: str = _field(
+      'train', 'train: one agent; sweep: one run per setting of --settings '
+      '(impala_tf.sweep); pbt: a population (impala_tf.pbt).')
+  settings: str = _field(
+      TABLE_D1_SETTINGS, 'Sweeps and PBT: the settings file (paper Table '
+      'D.1\'s 24 pre-sampled hyperparameters by default).')
+  population_size: int = _field(24, 'PBT: members (paper: 24).')
+  pbt_burn_in_frames: int = _field(
+      20_000_000, 'PBT: frames a member trains before it may evolve (paper '
+      'App. F: 20M).')
+  pbt_ready_episodes: int = _field(
+      5000, 'PBT: new episode returns that make a member ready (paper: '
+      '5,000).')
+  pbt_exploit_threshold: float = _field(
+      5.0, 'PBT: copy a member only if its fitness is more than this higher '
+      '(absolute points; paper: 5).')
+  pbt_fitness: str = _field(
+      'auto', 'PBT: auto (dmlab30 / atari57 by --level_name, else '
+      'mean_return), dmlab30, atari57 or mean_return.')
+  num_actor_processes: int = _field(
+      0, '0: actors are threads of one process; > 0: a distributed run with '
+      'this many actor processes (impala_tf.launch on this machine).')
+  num_learners: int = _field(
+      1, 'Distributed runs: learner processes (MultiWorkerMirroredStrategy); '
+      'learner 0 is the chief.')
   # Run.
   logdir: str = _field(
       'logs/pong', 'Run directory: checkpoints, TensorBoard events, '
@@ -183,6 +218,20 @@ class Config:
     choice('correction', CORRECTIONS)
     choice('loss_reduction', REDUCTIONS)
     choice('strategy', STRATEGIES)
+    choice('experiment', EXPERIMENTS)
+    choice('pbt_fitness', PBT_FITNESS)
+    require('pbt_ready_episodes', self.pbt_ready_episodes >= 1,
+            f'must be >= 1, got {self.pbt_ready_episodes}.')
+    require('pbt_burn_in_frames', self.pbt_burn_in_frames >= 0,
+            f'must be >= 0, got {self.pbt_burn_in_frames}.')
+    require('pbt_exploit_threshold', self.pbt_exploit_threshold >= 0,
+            f'must be >= 0, got {self.pbt_exploit_threshold}.')
+    require('population_size', self.population_size >= 2,
+            f'must be >= 2, got {self.population_size}.')
+    require('num_actor_processes', self.num_actor_processes >= 0,
+            f'must be >= 0, got {self.num_actor_processes}.')
+    require('num_learners', self.num_learners >= 1,
+            f'must be >= 1, got {self.num_learners}.')
     for flag in ('total_environment_frames', 'num_actors', 'actor_threads',
                  'num_action_repeats', 'batch_size', 'unroll_length',
                  'learning_rate', 'epsilon', 'queue_capacity',

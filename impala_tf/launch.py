@@ -22,11 +22,6 @@ from impala_tf.distributed import exit_codes
 from impala_tf.distributed import launcher
 
 flags_lib.define_config_flags()
-flags.DEFINE_integer('num_learners', None,
-                     'Learner processes (default 1, or the number of '
-                     '--learner_addresses); learner 0 is the chief.')
-flags.DEFINE_integer('num_actor_processes', 2,
-                     'Actor processes; they share --num_actors environments.')
 flags.DEFINE_list('learner_addresses', None,
                   'host:port of every learner (its port + 1 must be free '
                   'too); default: free ports on 127.0.0.1.')
@@ -45,14 +40,18 @@ FLAGS = flags.FLAGS
 def main(argv):
   if len(argv) > 1:
     sys.exit(f'impala_tf.launch: error: unexpected arguments {argv[1:]}')
+  config = flags_lib.config_from_flags(FLAGS)
+  addresses = FLAGS.learner_addresses or []
   options = launcher.LaunchOptions(
-      num_actor_processes=FLAGS.num_actor_processes,
-      num_learners=FLAGS.num_learners,
+      # The config's 0 (one process) means the launcher's default here.
+      num_actor_processes=config.num_actor_processes or 2,
+      num_learners=(None if addresses and config.num_learners == 1 else
+                    config.num_learners),
       learner_addresses=FLAGS.learner_addresses,
       max_actor_restarts=FLAGS.max_actor_restarts,
       max_learner_restarts=FLAGS.max_learner_restarts,
       print_cluster_commands=FLAGS.print_cluster_commands)
-  sys.exit(launcher.main(flags_lib.config_from_flags(FLAGS), options))
+  sys.exit(launcher.main(config, options))
 
 
 def run():

@@ -2,15 +2,15 @@ r"""Population based training binary (paper Appendix F).
 
   python -m impala_tf.pbt --flagfile=paper_configs/catch.cfg \
       --logdir=logs/pbt_catch --population_size=4 \
-      [--burn_in_frames=20000000 --ready_episodes=5000 ...] [training flags]
+      [--pbt_burn_in_frames=... --pbt_ready_episodes=...] [training flags]
 
 Starts one ``impala_tf.train`` member per setting of --settings (Table D.1's
 24 by default) in ``<logdir>/member_NN`` and evolves them as the paper's PBT
-does: after --burn_in_frames, a member that has --ready_episodes new episode
-returns is scored (--fitness: mean capped human-normalised score for
+does: after --pbt_burn_in_frames, a member that has --pbt_ready_episodes new
+episode returns is scored (--pbt_fitness: mean capped human-normalised score for
 dmlab30, the median for atari57, the mean return otherwise), copies the
 weights and hyperparameters of a random other member whose fitness is more
-than --exploit_threshold higher, and perturbs its learning rate, entropy
+than --pbt_exploit_threshold higher, and perturbs its learning rate, entropy
 cost and RMSProp epsilon (and, on Atari, its gradient-clipping threshold) by
 x1.2 or x1/1.2 with probability 1/3 each. ``<logdir>/population.json`` holds
 the population (hyperparameters, fitness, lineage); running the same command
@@ -31,24 +31,10 @@ from impala_tf import builder
 from impala_tf import flags as flags_lib
 from impala_tf.config import ConfigError
 from impala_tf.experiments import pbt
-from impala_tf.experiments import pbt_rules
 from impala_tf.experiments import sweep
 from impala_tf.experiments import sweep_settings
 
 flags_lib.define_config_flags()
-flags.DEFINE_integer('population_size', 24, 'Members (paper: 24).')
-flags.DEFINE_string('settings', sweep_settings.COMMITTED_PATH,
-                    'Initial hyperparameters, one setting per member.')
-flags.DEFINE_integer('burn_in_frames', pbt_rules.BURN_IN_FRAMES,
-                     'Frames a member trains before it may evolve.')
-flags.DEFINE_integer('ready_episodes', pbt_rules.READY_EPISODES,
-                     'New episode returns that make a member ready.')
-flags.DEFINE_float('exploit_threshold', pbt_rules.EXPLOIT_THRESHOLD,
-                   'Copy a member only if its fitness is more than this '
-                   'higher (absolute points).')
-flags.DEFINE_enum('fitness', 'auto', ('auto',) + pbt_rules.FITNESS_KINDS,
-                  'auto: dmlab30 / atari57 by --level_name, else '
-                  'mean_return.')
 flags.DEFINE_integer('pbt_seed', 1, 'Seed of exploit and explore draws.')
 flags.DEFINE_integer('max_member_restarts', 5,
                      'Restarts of crashed members (each).')
@@ -69,8 +55,7 @@ def main(argv):
   if len(argv) > 1:
     _fail(f'unexpected arguments {argv[1:]}')
   config = flags_lib.config_from_flags(FLAGS)
-  for name, low in (('population_size', 2), ('ready_episodes', 1),
-                    ('burn_in_frames', 0), ('max_member_restarts', 0)):
+  for name, low in (('max_member_restarts', 0),):
     if FLAGS[name].value < low:
       _fail(f'--{name}: must be >= {low}, got {FLAGS[name].value}.')
   if os.path.isdir(os.path.join(config.logdir, 'checkpoints')):
@@ -79,12 +64,13 @@ def main(argv):
   try:
     config.validate()
     builder.make_task_set(config)
-    settings = sweep_settings.load_settings(FLAGS.settings)
+    settings = sweep_settings.load_settings(config.settings)
     options = pbt.PbtOptions(
-        population_size=FLAGS.population_size,
-        burn_in_frames=FLAGS.burn_in_frames,
-        ready_episodes=FLAGS.ready_episodes,
-        exploit_threshold=FLAGS.exploit_threshold, fitness=FLAGS.fitness,
+        population_size=config.population_size,
+        burn_in_frames=config.pbt_burn_in_frames,
+        ready_episodes=config.pbt_ready_episodes,
+        exploit_threshold=config.pbt_exploit_threshold,
+        fitness=config.pbt_fitness,
         seed=FLAGS.pbt_seed, max_member_restarts=FLAGS.max_member_restarts,
         members_elsewhere=FLAGS.members_elsewhere,
         stop_timeout_secs=FLAGS.stop_timeout_secs,

@@ -43,9 +43,6 @@ from impala_tf.experiments import sweep_results
 from impala_tf.experiments import sweep_settings
 
 flags_lib.define_config_flags()
-flags.DEFINE_string('settings', sweep_settings.COMMITTED_PATH,
-                    'JSON file of hyperparameter settings (entropy_cost, '
-                    'learning_rate, epsilon), one member each.')
 flags.DEFINE_string('members', '',
                     'Settings to run, as indices and ranges, e.g. 0-23 or '
                     '0,3,5 (default: all).')
@@ -92,14 +89,14 @@ def _plan():
   config = flags_lib.config_from_flags(FLAGS)
   flagfiles = sweep_plan.flagfile_paths(sys.argv[1:])
   base = _flagfile_config(flagfiles)
-  if config.logdir == base.logdir:
+  if config.logdir == base.logdir and base.experiment != 'sweep':
     raise sweep_plan.SweepError(
         f'--logdir: give the sweep a directory of its own, e.g. '
         f'--logdir=logs/sweep_pong ({base.logdir} is the '
         f'{"flag file" if flagfiles else "default"} logdir of a single '
         'run).')
   extras = sweep_plan.extra_training_flags(config, base)
-  settings = sweep_settings.load_settings(FLAGS.settings)
+  settings = sweep_settings.load_settings(config.settings)
   members = sweep_plan.parse_members(FLAGS.members, len(settings))
   plan = sweep_plan.SweepPlan(
       logdir=config.logdir, settings=tuple(settings),

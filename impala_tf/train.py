@@ -33,8 +33,6 @@ flags.DEFINE_integer('task', None, 'Distributed runs: index within the job.')
 flags.DEFINE_list('learner_addresses', None,
                   'Distributed runs without TF_CONFIG: host:port of every '
                   'learner (learner 0 is the chief).')
-flags.DEFINE_integer('num_actor_processes', None,
-                     'Distributed runs without TF_CONFIG: actor processes.')
 FLAGS = flags.FLAGS
 
 
@@ -61,6 +59,9 @@ def main(argv):
   if cluster is not None:
     _run_job(config, cluster, stop)
     return
+  handover = _experiment_binary(config)
+  if handover is not None:
+    _hand_over(config, handover)
   print(f'Training {config.level_name} ({config.network} network) for '
         f'{config.total_environment_frames:,} frames; logdir {config.logdir}',
         flush=True)
@@ -84,6 +85,45 @@ def main(argv):
           f'model; use a new --logdir. ({e})')
   except training_loop.TrainingError as e:
     sys.exit(f'impala_tf.train: stopped: {e}')
+
+
+_HANDOVER_FLAGS = ('max_updates', 'job_name', 'task', 'learner_addresses')
+
+
+def _experiment_binary(config):
+  """The binary that runs this config's experiment, or None (this one)."""
+  if config.experiment == 'sweep':
+    return 'impala_tf.sweep'
+  if config.experiment == 'pbt':
+    return 'impala_tf.pbt'
+  if config.num_actor_processes > 0:
+    return 'impala_tf.launch'
+  return None
+
+
+def _hand_over(config, module):
+  """Runs ``module`` with this command line instead of this process (its
+  members are started with --experiment=train). Checks first, in one
+  sentence, that the environment can be made here."""
+  for name in _HANDOVER_FLAGS:
+    if FLAGS[name].present:
+      _fail(f'--{name} is a flag of a single training process; a '
+            f'--experiment={config.experiment} run takes the training flags '
+            'only.')
+  # pylint: disable=g-import-not-at-top
+  import os
+  from impala_tf import builder
+  from impala_tf.envs import EnvSetupError
+  # pylint: enable=g-import-not-at-top
+  try:
+    builder.preflight(config, builder.make_task_set(config))
+  except EnvSetupError as e:
+    _fail(e)
+  what = (f'--experiment={config.experiment}' if config.experiment != 'train'
+          else f'--num_actor_processes={config.num_actor_processes}')
+  print(f'impala_tf.train: {what}: handing over to python -m {module}',
+        flush=True)
+  os.execv(sys.executable, [sys.executable, '-m', module] + sys.argv[1:])
 
 
 def _cluster():

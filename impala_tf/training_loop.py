@@ -101,7 +101,7 @@ class _Run:
 
   def _build(self, strategy, make_actors):
     config = self.config
-    self._preflight()
+    builder.preflight(config, self.task_set)
     self.strategy = strategy or builder.make_strategy(config)
     agent_factory = builder.make_agent_factory(config, self.task_set)
     self.learner = builder.make_learner(config, self.task_set.spec,
@@ -121,14 +121,6 @@ class _Run:
     self.store = ParameterStore(self.learner.variables,
                                 version=self.learner.updates,
                                 lag=config.actor_policy_lag)
-
-  def _preflight(self):
-    """Makes one environment of the first level in this thread, so that a
-    missing emulator, ROM or data set is reported (EnvSetupError) before any
-    thread starts."""
-    make = builder.make_env_group_factory(
-        self.config.replace(num_actors=1, actor_threads=1), self.task_set, 0)
-    make(0).close()
 
   def trackables(self):
     return dict(self.learner.trackables(), **self.actors.trackables())

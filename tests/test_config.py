@@ -94,3 +94,61 @@ def test_config_and_flags_do_not_import_tensorflow():
   result = subprocess.run([sys.executable, '-c', code], capture_output=True,
                           text=True, timeout=120, check=True)
   assert result.stdout.strip() == '[]', result.stdout
+
+
+def _paper_configs():
+  import glob  # pylint: disable=g-import-not-at-top
+  import os  # pylint: disable=g-import-not-at-top
+  repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  return sorted(glob.glob(os.path.join(repo, 'paper_configs', '*.cfg')))
+
+
+@pytest.mark.parametrize('path', _paper_configs(),
+                         ids=lambda p: p.rsplit('/', 1)[-1])
+def test_every_paper_config_builds_its_learner(path):
+  """Each experiment's config loads, validates, names its paper table or
+  figure and frame cost in its comments, and builds its learner (DMLab
+  specs are known without DeepMind Lab)."""
+  import os  # pylint: disable=g-import-not-at-top
+  from impala_tf import builder  # pylint: disable=g-import-not-at-top
+  from impala_tf import flags as flags_lib  # pylint: disable=g-import-not-at-top
+  repo = os.path.dirname(os.path.dirname(path))
+  cwd = os.getcwd()
+  os.chdir(repo)  # Nested flag files are relative to the repository.
+  try:
+    config = flags_lib.config_from_flagfile(path).validate()
+  finally:
+    os.chdir(cwd)
+  text = open(path).read()
+  comments = ' '.join(l for l in text.splitlines() if l.startswith('#'))
+  assert 'paper' in comments.lower() or 'catch' in path, path
+  if 'catch' not in path:
+    assert 'Cost here' in comments, path
+  task_set = builder.make_task_set(config)
+  learner = builder.make_learner(
+      config.replace(strategy='default', num_learner_devices=1,
+                     batch_size=config.batch_size // config.num_learners),
+      task_set.spec, builder.make_agent_factory(config, task_set))
+  assert learner.variables
+
+
+def test_the_paper_configs_cover_every_experiment():
+  names = {p.rsplit('/', 1)[-1] for p in _paper_configs()}
+  tasks = ('rooms_watermaze', 'rooms_keys_doors_puzzle',
+           'lasertag_three_opponents_small', 'explore_goal_locations_small',
+           'seekavoid_arena_01')
+  for task in tasks:
+    assert f'table2_{task}.cfg' in names
+    for network in ('shallow', 'deep'):
+      assert f'dmlab_{task}_{network}_sweep.cfg' in names
+  for name in ('dmlab30_expert_deep.cfg', 'dmlab30_shallow_multitask.cfg',
+               'dmlab30_deep_multitask.cfg', 'dmlab30_deep_pbt.cfg',
+               'dmlab30_deep_pbt_8_learners.cfg',
+               'atari_shallow_expert_breakout.cfg',
+               'atari_deep_expert_breakout.cfg',
+               'atari57_multitask_deep_pbt.cfg',
+               'table1_single_machine_48_actors.cfg',
+               'table1_distributed_150_actors.cfg',
+               'table1_optimised_500_actors_batch_128.cfg',
+               'table2_atari_breakout.cfg'):
+    assert name in names, name

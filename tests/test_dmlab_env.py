@@ -48,7 +48,7 @@ def test_levels_are_the_30_training_names():
   assert 'rooms_collect_good_objects_test' not in dmlab.LEVELS
   assert 'rooms_watermaze' in dmlab.LEVELS
   assert set(dmlab.ACCEPTED_LEVELS) == set(dmlab.LEVELS) | {
-      'rooms_collect_good_objects_test', 'rooms_exploit_deferred_effects_test'}
+      'rooms_collect_good_objects_test', 'rooms_exploit_deferred_effects_test'} | {'seekavoid_arena_01'}
 
 
 def test_train_to_test_mapping():
@@ -319,5 +319,18 @@ def test_real_deepmind_lab_smoke():
       assert out.observation.shape == (1, 72, 96, 3)
       assert out.observation.dtype == np.uint8
       assert isinstance(out.instruction[0], str)
+  finally:
+    env.close()
+
+
+def test_seekavoid_arena_01_is_a_level_outside_dmlab30(fake_lab):
+  """Paper Table 1 Task 1 and Table 2 Task 5: DeepMind Lab's own level."""
+  del fake_lab
+  assert 'seekavoid_arena_01' not in dmlab.LEVELS  # Not in the suite.
+  assert dmlab_levels.level_path('seekavoid_arena_01') == 'seekavoid_arena_01'
+  assert dmlab.spec('seekavoid_arena_01').num_actions == 9
+  env = dmlab.make('seekavoid_arena_01', num_envs=1)
+  try:
+    assert env.reset().observation.shape == (1, 72, 96, 3)
   finally:
     env.close()

@@ -260,6 +260,8 @@ def test_print_cluster_commands_gives_one_command_per_process(tmp_path):
                          f'--flagfile={flagfile}', f'--job_name={job}',
                          f'--task={task}']
   expected = flags_lib.config_from_flagfile(CATCH_CFG, logdir=str(logdir),
+                                            num_learners=2,
+                                            num_actor_processes=3,
                                             progress_secs=1.0)
   assert flags_lib.config_from_flagfile(flagfile) == expected
   assert not os.path.exists(logdir / 'checkpoints')  # Nothing was run.

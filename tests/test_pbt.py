@@ -43,8 +43,8 @@ def _command(logdir):
           '--flagfile=' + os.path.join(REPO, 'paper_configs/catch.cfg'),
           f'--logdir={logdir}', '--population_size=4', '--num_actors=4',
           '--actor_threads=1', '--batch_size=4', '--unroll_length=5',
-          '--total_environment_frames=10000000', '--burn_in_frames=0',
-          '--ready_episodes=60', '--exploit_threshold=0.05',
+          '--total_environment_frames=10000000', '--pbt_burn_in_frames=0',
+          '--pbt_ready_episodes=60', '--pbt_exploit_threshold=0.05',
           '--progress_secs=5', '--summary_secs=1', '--checkpoint_secs=1000']
 
 

@@ -282,7 +282,11 @@ def main(config: Config, options: LaunchOptions):
     learners = launch_plan.check(config, options)
     flagfile = os.path.abspath(os.path.join(config.logdir, 'launch',
                                             'config.flags'))
-    launch_plan.write_flagfile(config, flagfile)
+    # The flag file records the cluster's shape as launched.
+    launch_plan.write_flagfile(
+        config.replace(num_learners=len(learners),
+                       num_actor_processes=options.num_actor_processes),
+        flagfile)
   except (LaunchError, OSError) as e:
     print(f'impala_tf.launch: error: {e}', file=sys.stderr, flush=True)
     return 1

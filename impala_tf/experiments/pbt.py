@@ -183,7 +183,7 @@ class Population:
     os.replace(tmp, path)
 
   def member_config(self, i):
-    return self.config.replace(logdir=self.member_dir(i),
+    return self.config.replace(logdir=self.member_dir(i), experiment='train',
                                **self.state['members'][i]['hyperparameters'])
 
   def write_member_flags(self, i):

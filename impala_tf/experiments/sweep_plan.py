@@ -29,6 +29,7 @@ import sys
 from typing import Dict, Tuple
 
 from impala_tf.config import Config
+from impala_tf.config import EXPERIMENT_FIELDS
 from impala_tf.experiments import sweep_settings
 
 STATE_FILE = 'sweep.json'
@@ -39,7 +40,10 @@ HYPERPARAMETERS = sweep_settings.HYPERPARAMETERS
 # often a member prints, summarises or checkpoints, not what it learns.
 UNCOMPARED_FIELDS = ('logdir', 'progress_secs', 'summary_secs',
                      'checkpoint_secs')
-_CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(Config))
+# The training fields: what a member learns with (the experiment's own
+# fields, e.g. --settings, are the sweep's, never passed to a member).
+_CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(Config)
+                       if f.name not in EXPERIMENT_FIELDS)
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(Config)}
 
 
@@ -188,14 +192,14 @@ class SweepPlan:
 
   def member_config(self, index):
     return self.config.replace(logdir=self.member_dir(index),
-                               **self.settings[index])
+                               experiment='train', **self.settings[index])
 
   def train_args(self, index):
     """The flags of member ``index``'s ``impala_tf.train`` process."""
     return ([f'--flagfile={path}' for path in self.flagfiles] +
             flag_args(self.extra_flags) +
             flag_args(self.settings[index]) +
-            [f'--logdir={self.member_dir(index)}'])
+            ['--experiment=train', f'--logdir={self.member_dir(index)}'])
 
   def command(self, index, python=sys.executable):
     """argv of member ``index``'s training process."""

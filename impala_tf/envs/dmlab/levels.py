@@ -1,4 +1,5 @@
-"""DMLab-30 level names, the train->test mapping and DMLab level paths.
+"""DMLab-30 level names, the train->test mapping and DMLab level paths
+(plus seekavoid_arena_01, a DeepMind Lab level the paper also uses).
 
 Pure data and name checks; nothing here imports DeepMind Lab.
 
@@ -56,8 +57,12 @@ TEST_LEVELS: Tuple[str, ...] = tuple(LEVEL_MAPPING.values())
 # Held-out evaluation levels; DMLab only loads them with allowHoldOutLevels.
 HELD_OUT_LEVELS: Tuple[str, ...] = tuple(
     test for train, test in LEVEL_MAPPING.items() if train != test)
+# DeepMind Lab's own levels (not DMLab-30) that the paper uses: Table 1's
+# Task 1 and Table 2's Task 5. Name -> level script path.
+OTHER_LEVELS: Dict[str, str] = {'seekavoid_arena_01': 'seekavoid_arena_01'}
 # Every name this family accepts.
-ACCEPTED_LEVELS: Tuple[str, ...] = LEVELS + HELD_OUT_LEVELS
+ACCEPTED_LEVELS: Tuple[str, ...] = (LEVELS + HELD_OUT_LEVELS +
+                                    tuple(OTHER_LEVELS))
 
 _TEST_TO_TRAIN = {test: train for train, test in LEVEL_MAPPING.items()}
 
@@ -82,7 +87,8 @@ def check_level(name: str) -> str:
   hint = (' Did you mean: ' + ', '.join(close) + '?') if close else ''
   raise ValueError(f'{name!r} is not a DMLab-30 level.{hint} '
                    f'Valid names: {", ".join(LEVELS)} (and '
-                   f'{", ".join(HELD_OUT_LEVELS)} for evaluation).')
+                   f'{", ".join(HELD_OUT_LEVELS)} for evaluation; also '
+                   f'{", ".join(OTHER_LEVELS)}).')
 
 
 def evaluation_level(name: str) -> str:
@@ -99,7 +105,10 @@ def training_level(name: str) -> str:
 
 def level_path(name: str) -> str:
   """DMLab script path of a level, e.g. 'contributed/dmlab30/rooms_watermaze'."""
-  return LEVEL_PATH_PREFIX + check_level(name)
+  name = check_level(name)
+  if name in OTHER_LEVELS:
+    return OTHER_LEVELS[name]
+  return LEVEL_PATH_PREFIX + name
 
 
 def needs_dataset(name: str) -> bool:
