@@ -374,6 +374,9 @@ def _check_distributed_rows(payload, table, shapes):
   assert '| IMPALA (optimised), batch 128 | 500 | 250,000 |' in table
 
 
+# Slow: The distributed runtime has its own default tests; this one checks
+# the benchmark's rows for it.
+@pytest.mark.slow
 def test_benchmark_binary_writes_distributed_rows_and_stops_every_child(
     tmp_path):
   payload, table = _run_benchmark(

@@ -66,6 +66,9 @@ def _frames_of(line):
   return float(value.rstrip('KMG')) * scale
 
 
+# Slow: Learning needs ~150K frames through 2 cores shared by 3 processes;
+# test_experiments runs a learner + 2 actor processes to the end by default.
+@pytest.mark.slow
 def test_learner_and_two_actor_processes_learn_catch(tmp_path):
   with _Cluster(tmp_path) as cluster:
     learner = cluster.start('learner', 0)
@@ -84,6 +87,8 @@ def test_learner_and_two_actor_processes_learn_catch(tmp_path):
   assert first < 0.0 and last > 0.5, (first, last)
 
 
+# Slow: test_launcher kills an actor with SIGKILL and sees it rejoin by default.
+@pytest.mark.slow
 def test_a_killed_actor_is_not_missed_and_rejoins(tmp_path):
   with _Cluster(tmp_path, extra=['--total_environment_frames=100000000',
                                  '--checkpoint_secs=1000']) as cluster:

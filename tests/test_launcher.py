@@ -270,6 +270,8 @@ def test_print_cluster_commands_gives_one_command_per_process(tmp_path):
 # ------------------------------------------------------ whole clusters
 
 
+# Slow: test_experiments runs a launched cluster to the end by default.
+@pytest.mark.slow
 def test_one_learner_and_two_actor_processes_train_catch_to_the_end(tmp_path):
   logdir = tmp_path / 'run'
   with _launch(logdir, '--num_actor_processes=2',

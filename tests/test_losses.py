@@ -183,3 +183,47 @@ def test_bad_options_are_named():
     losses.compute_targets('retrace', *([None] * 7))
   with pytest.raises(ValueError, match='reduction must be one of'):
     losses.baseline_loss([1.0], reduction='max')
+
+
+def _one_step(pi, mu):
+  """A hand-made batch T=1, B=1, 2 actions, action 0 taken with target
+  probability ``pi`` and behaviour probability ``mu``; reward 1, V(x) = 0,
+  bootstrap 0.5, discount 0.9: the on-policy TD error is 1 + 0.45 = 1.45."""
+  logits = lambda p: np.log([[[p, 1.0 - p]]]).astype(np.float32)
+  return dict(behaviour=logits(mu), target=logits(pi),
+              actions=np.zeros((1, 1), np.int32),
+              discounts=np.full((1, 1), 0.9, np.float32),
+              rewards=np.ones((1, 1), np.float32),
+              values=np.zeros((1, 1), np.float32),
+              bootstrap=np.full((1,), 0.5, np.float32))
+
+
+def test_each_correction_moves_the_targets_the_expected_way_by_hand():
+  # pi/mu = 0.5: the target policy takes the action half as often.
+  batch = _one_step(pi=0.25, mu=0.5)
+  out = {c: _targets(c, batch) for c in losses.CORRECTIONS}
+  val = lambda c, field: float(np.asarray(getattr(out[c], field))[0, 0])
+  for c in ('no-correction', 'epsilon-correction'):  # The full TD error.
+    assert val(c, 'pg_advantages') == pytest.approx(1.45)
+    assert val(c, 'vs') == pytest.approx(1.45)
+  # 1-step IS halves the advantage, not the value target.
+  assert val('1-step-is', 'pg_advantages') == pytest.approx(0.725)
+  assert val('1-step-is', 'vs') == pytest.approx(1.45)
+  # V-trace halves both (rho-bar = c-bar = min(1, 0.5)).
+  assert val('vtrace', 'pg_advantages') == pytest.approx(0.725)
+  assert val('vtrace', 'vs') == pytest.approx(0.725)
+  # pi/mu = 2: V-trace and clipped 1-step IS clip the weight at 1, i.e. the
+  # uncorrected targets; the weight never grows the update.
+  batch = _one_step(pi=0.8, mu=0.4)
+  out = {c: _targets(c, batch) for c in losses.CORRECTIONS}
+  for c in losses.CORRECTIONS:
+    assert val(c, 'pg_advantages') == pytest.approx(1.45)
+    assert val(c, 'vs') == pytest.approx(1.45)
+  # Epsilon correction: log(pi + eps) > log(pi), so the loss of the same
+  # advantage is smaller in size than without it.
+  logits, actions = batch['target'], batch['actions']
+  advantages = np.full((1, 1), 1.45, np.float32)
+  plain = float(losses.policy_gradient_loss(logits, actions, advantages))
+  eps = float(losses.policy_gradient_loss(logits, actions, advantages,
+                                          epsilon=0.1))
+  assert 0.0 < eps < plain

@@ -71,9 +71,17 @@ def test_dmlab_name_spellings(name, canonical):
   assert scoring.canonical_name(name) == ('dmlab30', canonical)
 
 
-def test_every_training_level_name_is_scorable():
-  for name in dmlab_levels.ACCEPTED_LEVELS:
+def test_every_dmlab30_level_name_is_scorable():
+  for name in dmlab_levels.LEVELS + dmlab_levels.HELD_OUT_LEVELS:
     scoring.human_normalized_score(name, 1.0)
+
+
+def test_the_other_dmlab_levels_have_no_human_reference():
+  # seekavoid_arena_01 (paper Tables 1 and 2) is trainable but not in
+  # DMLab-30, whose human and random scores are the only ones published.
+  for name in dmlab_levels.OTHER_LEVELS:
+    with pytest.raises(ValueError, match='Unknown level'):
+      scoring.human_normalized_score(name, 1.0)
 
 
 def test_unknown_names_raise_value_error():

@@ -693,6 +693,9 @@ def test_a_two_member_sweep_runs_to_the_end_and_a_rerun_skips_it(tmp_path):
   assert log.count(member_process.START_MARK) == 1
 
 
+# Slow: Which exits are restarted is tested by default on a fake runner
+# (test_the_runner_keeps_max_parallel_and_judges_each_exit).
+@pytest.mark.slow
 def test_a_member_killed_with_sigkill_is_restarted_and_finishes(tmp_path):
   logdir = tmp_path / 'sweep'
   member_dir = logdir / 'member_00'
