@@ -211,6 +211,58 @@ def test_table2_statistic_of_hand_made_sweep(tmp_path):
     assert f.read(8) == _PNG_MAGIC
 
 
+def test_arms_pool_seeds_best_first_by_hand(tmp_path):
+  sweep = tmp_path / 'sweep'
+  # (correction, seed) -> the final 10 episodes' mean.
+  finals = {('vtrace', 1): 30.0, ('vtrace', 2): 50.0,
+            ('no-correction', 1): 10.0, ('no-correction', 2): 20.0}
+  for i, ((correction, seed), value) in enumerate(finals.items()):
+    name = f'member_{i:02d}'
+    write_run(sweep / name,
+              {'rooms_watermaze': [0.0] * 5 + [value - 1, value + 1] * 5},
+              config={'level_name': 'rooms_watermaze', 'seed': seed,
+                      'correction': correction, 'learning_rate': 1e-4,
+                      'logdir': str(sweep / name)})
+  out = str(tmp_path / 'out')
+  compare.run([str(sweep)], out, settings(final_episodes=10))
+  full = read_report(out)
+  arms = section(full, SWEEPS).split('Arms (', 1)[1]
+  rows = [[p.strip() for p in line.strip().strip('|').split('|')]
+          for line in arms.splitlines() if line.startswith('| rooms')]
+  assert [row[1] for row in rows] == ['vtrace', 'no-correction']  # Best first.
+  assert rows[0][2:4] == ['2', '40.00'] and rows[0][5] == '30.00, 50.00'
+  assert rows[1][2:4] == ['2', '15.00'] and rows[1][5] == '10.00, 20.00'
+  for row, (low_limit, high_limit) in zip(rows, [(29.0, 51.0), (9.0, 21.0)]):
+    low, high = (float(v) for v in row[4].strip('[]').split(', '))
+    # Inside the range of the runs' episodes, and around the mean.
+    assert low_limit <= low < float(row[3]) < high <= high_limit
+  member = row_of(full, 'member_01', heading=SWEEPS)
+  assert member[-1].startswith('rooms_watermaze: 50.00 [')
+
+
+def test_sweep_without_seeds_has_no_arms_table(tmp_path):
+  sweep = tmp_path / 'sweep'
+  for i, correction in enumerate(['vtrace', 'no-correction']):
+    write_run(sweep / f'member_{i:02d}', {'pong': [float(i)] * 5},
+              config={'level_name': 'pong', 'seed': 1,
+                      'correction': correction,
+                      'logdir': str(sweep / f'member_{i:02d}')})
+  out = str(tmp_path / 'out')
+  compare.run([str(sweep)], out, settings())
+  assert 'Arms (' not in read_report(out)
+
+
+def test_two_stage_bootstrap():
+  rng = np.random.default_rng(0)
+  one = statistics.over_runs_and_episodes([np.array([1.0, 3.0])], 500, rng)
+  assert set(np.unique(one)) <= {1.0, 2.0, 3.0}  # Episodes only.
+  constant = statistics.over_runs_and_episodes(
+      [np.full(4, 10.0), np.full(4, 20.0)], 2000, rng)
+  assert set(np.unique(constant)) == {10.0, 15.0, 20.0}  # Seeds only.
+  assert abs(constant.mean() - 15.0) < 0.5
+  assert statistics.over_runs_and_episodes([np.array([])], 10, rng) is None
+
+
 def test_top_k_mean_with_fewer_members_than_k():
   assert statistics.top_k_mean([4.0, 2.0]) == 3.0
   assert statistics.top_k_mean([1.0, 9.0, 5.0, 7.0], k=2) == 8.0

@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from impala_tf.comparison import arms as arms_lib
 from impala_tf.comparison import final as final_lib
 from impala_tf.comparison import paper
 from impala_tf.comparison import plots
@@ -429,17 +430,52 @@ def sweep_section(c: EntryComparison, settings: Settings,
       ['level', 'members with a final score', f'mean of the best {best} '
        '(Table 2 statistic)', f'best {best}', 'median', 'worst'],
       summary_rows) + [''] + lines[2:]
+  rng = np.random.default_rng(settings.seed)
   member_rows = []
   for run in c.entry.runs:
     config = run.config or {}
     finals = '; '.join(
-        f'{level.key}: {score.mean:.2f}' for level in sorted(c.results)
+        f'{level.key}: {score.mean:.2f} '
+        f'{_episodes_interval(score, settings, rng)}'
+        for level in sorted(c.results)
         for name, score in c.results[level].per_run if name == run.name)
     member_rows.append([run.name] + [fmt_value(config.get(k, NA))
                                      for k in fields] +
                        [finals or 'no score yet'])
-  lines += ['Members (config fields that differ between them):', '']
+  lines += ['Members (config fields that differ between them; the final '
+            f'return with its {settings.confidence:.0%} bootstrap interval over '
+            'its final episodes):', '']
   lines += table(['member'] + fields + ['final return'], member_rows) + ['']
+  if arms_lib.has_repeated_arms(configs, fields):
+    lines += arms_lines(c, settings, configs, fields)
+  return lines
+
+
+def _episodes_interval(score, settings: Settings, rng) -> str:
+  samples = statistics.level_over_episodes(
+      [score.returns], settings.num_resamples, rng)
+  return '' if samples is None else fmt_interval(
+      statistics.interval(samples, settings.confidence))
+
+
+def arms_lines(c: EntryComparison, settings: Settings, configs,
+               fields) -> List[str]:
+  """The members pooled over seeds, best arm first, per level."""
+  keys = arms_lib.arm_fields(fields)
+  rng = np.random.default_rng(settings.seed)
+  lines = [f'Arms (members that differ only in their seed, pooled; '
+           f'{settings.confidence:.0%} bootstrap interval resampling the seeds '
+           'and, inside each, the final episodes), best first:', '']
+  for level in sorted(c.results):
+    rows = []
+    for values, count, mean, bounds, per_run in arms_lib.arm_rows(
+        configs, keys, c.results[level], settings.num_resamples, rng,
+        settings.confidence):
+      rows.append([level.key] + [fmt_value(v) for v in values] + [
+          str(count), fmt_return(mean), fmt_interval(bounds),
+          ', '.join(f'{v:.2f}' for v in per_run)])
+    lines += table(['level'] + keys + ['runs', 'mean final return',
+                                       'interval', 'per run'], rows) + ['']
   return lines
 
 

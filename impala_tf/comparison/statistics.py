@@ -148,3 +148,20 @@ def top_k_mean(values: Sequence[float], k: int = TABLE2_BEST) -> float:
     raise ValueError('top_k_mean needs at least one value.')
   ordered = np.sort(np.asarray(values, np.float64))[::-1]
   return float(np.mean(ordered[:k]))
+
+
+def over_runs_and_episodes(run_returns: Sequence[np.ndarray],
+                           num_resamples: int,
+                           rng: np.random.Generator) -> Optional[np.ndarray]:
+  """Two-stage bootstrap of the mean over runs (seeds) of each run's mean
+  episode return: every resample draws the runs with replacement, then each
+  drawn run's episodes with replacement. run_returns: [m] vectors [n_i];
+  returns [num_resamples], or None if a run has no episodes. With one run it
+  is the bootstrap over that run's episodes."""
+  if not run_returns or any(len(r) == 0 for r in run_returns):
+    return None
+  per_run = np.stack([resample_means(r, num_resamples, rng)
+                      for r in run_returns])  # [m, R]
+  picks = rng.integers(0, len(run_returns),
+                       size=(num_resamples, len(run_returns)))  # [R, m]
+  return per_run[picks, np.arange(num_resamples)[:, None]].mean(axis=1)
