@@ -201,7 +201,7 @@ def test_a_learner_killed_by_a_signal_is_restarted(tmp_path, monkeypatch):
   code, message, lines = _run_fake_cluster(
       tmp_path, monkeypatch, 'killed-once-then-finish', 'serve')
   assert (code, message) == (0, None)
-  assert '[launcher] learner 0 exited (signal 9); restarting it (1/5)' in (
+  assert '[launcher] learner 0 exited (signal 9 (SIGKILL)); restarting it (1/5)' in (
       lines)
 
 
@@ -300,7 +300,7 @@ def test_an_actor_killed_with_sigkill_is_restarted_and_the_run_finishes(
     launcher.stdout.wait_for(' fps ', timeout=300)  # Mid-run.
     os.kill(_started(launcher.stdout.text())['actor 1'][0], signal.SIGKILL)
     launcher.stdout.wait_for(
-        '[launcher] actor 1 exited (signal 9); restarting it (1/1)',
+        '[launcher] actor 1 exited (signal 9 (SIGKILL)); restarting it (1/1)',
         timeout=120)
     assert launcher.wait(timeout=600) == 0, launcher.output()
     out, err = launcher.output()

@@ -7,7 +7,6 @@
   child.kill()                  SIGKILL, if it runs
   child.wait(timeout) -> exit code, or None if it still runs
   child.last_line               its newest output line that is not noise
-  describe_exit(code) -> 'exit code 1' | 'signal 9'
 
 Each child runs in its own session (so its own process group, and a Ctrl-C
 in the terminal reaches only the launcher, which decides what the children
@@ -17,21 +16,15 @@ Signals are sent only while the child has not been reaped, so a reused pid
 can never be hit.
 """
 
-import os
 import signal
 import subprocess
 import threading
 import time
 
-
-def describe_exit(code):
-  """'exit code 1' for an exit, 'signal 9' for a death by signal."""
-  if code is not None and code < 0:
-    return f'signal {-code}'
-  return f'exit code {code}'
+from impala_tf.process_group import ProcessGroupHandle
 
 
-class ChildProcess:
+class ChildProcess(ProcessGroupHandle):
   """A supervised child; see the module docstring.
 
   Args:
@@ -96,32 +89,6 @@ class ChildProcess:
     finally:
       stream.close()
       log.close()
-
-  def running(self):
-    return self._process is not None and self._process.poll() is None
-
-  def poll(self):
-    return None if self._process is None else self._process.poll()
-
-  def signal(self, signum):
-    """Sends ``signum`` to the child's process group if it still runs."""
-    if self.running():
-      try:
-        os.killpg(self._process.pid, signum)
-      except ProcessLookupError:
-        pass
-
-  def kill(self):
-    self.signal(signal.SIGKILL)
-
-  def wait(self, timeout):
-    """The exit code once it exited, or None after ``timeout`` seconds."""
-    if self._process is None:
-      return None
-    try:
-      return self._process.wait(timeout=max(timeout, 0.0))
-    except subprocess.TimeoutExpired:
-      return None
 
   def drain(self, timeout=5.0):
     """Waits (bounded) until the reader has seen the end of the output, so

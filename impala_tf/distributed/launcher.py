@@ -37,7 +37,8 @@ import time
 from impala_tf.config import Config
 from impala_tf.distributed import exit_codes
 from impala_tf.distributed import launch_plan
-from impala_tf.distributed.child_process import ChildProcess, describe_exit
+from impala_tf.distributed.child_process import ChildProcess
+from impala_tf.process_group import describe_exit
 from impala_tf.distributed.launch_plan import LaunchError, LaunchOptions
 from impala_tf.distributed.merged_output import MergedOutput, is_noise
 

@@ -28,6 +28,9 @@ import subprocess
 import sys
 import time
 
+from impala_tf import process_group
+from impala_tf.process_group import ProcessGroupHandle
+
 START_MARK = '=== impala_tf.sweep:'
 _TAIL_BYTES = 16384
 # How impala_tf.train ends when restarting cannot help: its refusals (flag
@@ -52,16 +55,6 @@ _NOISE_RE = re.compile(
 Verdict = collections.namedtuple('Verdict', ['restart', 'reason'])
 Verdict.__doc__ = ('What to do with a member that exited before its budget: '
                    'restart it (a crash) or not (reason says why).')
-
-
-def describe_exit(code):
-  """'exit code 1' for an exit, 'signal 9 (SIGKILL)' for a death by signal."""
-  if code is not None and code < 0:
-    try:
-      return f'signal {-code} ({signal.Signals(-code).name})'
-    except ValueError:
-      return f'signal {-code}'
-  return f'exit code {code}'
 
 
 def _last_line(tail, marks):
@@ -95,7 +88,7 @@ def judge_exit(code, tail):
     return Verdict(False, stopped)
   if code == 0:
     return Verdict(True, 'exited (code 0) before reaching its frame budget')
-  reason = f'crashed ({describe_exit(code)})'
+  reason = f'crashed ({process_group.describe_exit(code)})'
   if code < 0:  # Killed: its last words say nothing about why.
     return Verdict(True, reason)
   last = stopped or _last_informative_line(tail)
@@ -146,7 +139,7 @@ def _die_with_parent():
     pass
 
 
-class MemberProcess:
+class MemberProcess(ProcessGroupHandle):
   """The training process of one member; see the module docstring.
 
   Args:
@@ -187,29 +180,3 @@ class MemberProcess:
     self.starts += 1
     return self._process.pid
 
-  def running(self):
-    return self._process is not None and self._process.poll() is None
-
-  def poll(self):
-    """None while it runs (or before it started), else its exit code."""
-    return None if self._process is None else self._process.poll()
-
-  def signal(self, signum):
-    """Sends ``signum`` to its process group if it has not been reaped."""
-    if self.running():
-      try:
-        os.killpg(self._process.pid, signum)
-      except ProcessLookupError:
-        pass
-
-  def kill(self):
-    self.signal(signal.SIGKILL)
-
-  def wait(self, timeout):
-    """Its exit code once it exited, or None after ``timeout`` seconds."""
-    if self._process is None:
-      return None
-    try:
-      return self._process.wait(timeout=max(timeout, 0.0))
-    except subprocess.TimeoutExpired:
-      return None

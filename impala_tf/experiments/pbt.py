@@ -38,6 +38,7 @@ from impala_tf import run_directory
 from impala_tf.config import Config
 from impala_tf.distributed import exit_codes
 from impala_tf.distributed import launch_plan
+from impala_tf import process_group
 from impala_tf.experiments import member_process
 from impala_tf.experiments import pbt_rules
 
@@ -214,12 +215,12 @@ class Population:
     verdict = member_process.judge_exit(code, tail)
     if verdict.restart and self.restarts[i] < self.options.max_member_restarts:
       self.restarts[i] += 1
-      self._say(f'member_{i:02d} exited ({member_process.describe_exit(code)}'
+      self._say(f'member_{i:02d} exited ({process_group.describe_exit(code)}'
                 f'); restarting it ({self.restarts[i]}/'
                 f'{self.options.max_member_restarts})')
       self._start(i)
       return 'restarted'
-    self.failed[i] = verdict.reason or member_process.describe_exit(code)
+    self.failed[i] = verdict.reason or process_group.describe_exit(code)
     self._say(f'member_{i:02d} failed: {self.failed[i]}')
     return 'failed'
 
@@ -301,7 +302,7 @@ class Population:
         if code is not None:
           if code != exit_codes.RESTART:
             self._say(f'member_{i:02d} exited with '
-                      f'{member_process.describe_exit(code)} instead of '
+                      f'{process_group.describe_exit(code)} instead of '
                       'restarting; evolving it anyway')
           return True
       time.sleep(0.2)

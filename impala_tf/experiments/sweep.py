@@ -36,6 +36,7 @@ import sys
 import time
 from typing import Optional
 
+from impala_tf import process_group
 from impala_tf.experiments import member_process
 from impala_tf.experiments import sweep_results as results_lib
 
@@ -274,7 +275,7 @@ class SweepRunner:
   def _mark_stopped(self, member, code):
     frames = self._frames(member.index)
     how = ('' if code in (0, None) else
-           f' ({member_process.describe_exit(code)})')
+           f' ({process_group.describe_exit(code)})')
     member.status = results_lib.UNFINISHED
     member.restart_at = None
     member.note = f'stopped{how} at {frames:,} frames'
