@@ -21,6 +21,7 @@ import os
 import shlex
 import sys
 
+from impala_tf.comparison import comparing
 from impala_tf.comparison import paper
 from impala_tf.comparison import report
 from impala_tf.comparison import runs as runs_lib
@@ -57,7 +58,7 @@ def _define_flags():
 
 
 def settings_from(final_episodes, bootstrap_resamples, bootstrap_seed,
-                  confidence, smooth, paper_columns) -> report.Settings:
+                  confidence, smooth, paper_columns) -> comparing.Settings:
   """Checked Settings from flag values; UsageError names the flag."""
   if final_episodes < 1:
     raise UsageError(f'--final_episodes must be >= 1, got {final_episodes}.')
@@ -72,7 +73,7 @@ def settings_from(final_episodes, bootstrap_resamples, bootstrap_seed,
     columns = paper.choose_columns(paper_columns)
   except ValueError as e:
     raise UsageError(str(e)) from None
-  return report.Settings(
+  return comparing.Settings(
       final_episodes=final_episodes, paper_columns=tuple(columns.items()),
       num_resamples=bootstrap_resamples, seed=bootstrap_seed,
       confidence=confidence, smooth=smooth)
@@ -127,7 +128,7 @@ def run(paths, out, settings, labels=(), eval_dirs=(), command=PROGRAM):
   """
   check_out(out)
   entries = load_entries(paths, labels, eval_dirs)
-  comparisons = [report.compare_entry(e, settings) for e in entries]
+  comparisons = [comparing.compare_entry(e, settings) for e in entries]
   notes = [n for c in comparisons for n in report.entry_notes(c, settings)]
   if not any(c.results for c in comparisons):
     raise UsageError('nothing to compare: ' + (' '.join(notes) if notes else

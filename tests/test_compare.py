@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from impala_tf import compare
+from impala_tf.comparison import comparing
 from impala_tf.comparison import final
 from impala_tf.comparison import plots
-from impala_tf.comparison import report
 from impala_tf.comparison import runs
 from impala_tf.comparison import statistics
 
@@ -78,7 +78,7 @@ def write_eval(path, level, returns, num_frames=50_000):
 
 def settings(**kwargs):
   kwargs.setdefault('num_resamples', 200)
-  return report.Settings(**kwargs)
+  return comparing.Settings(**kwargs)
 
 
 def read_report(out):
@@ -156,7 +156,7 @@ def test_dmlab_mean_capped_by_hand_and_train_level_names(tmp_path):
   run = write_run(tmp_path / 'run', {
       'rooms_watermaze': [60.0, 60.0],
       'rooms_collect_good_objects_train': [5.0, 7.0]})
-  comparison = report.compare_entry(runs.load_entry(run),
+  comparison = comparing.compare_entry(runs.load_entry(run),
                                     settings(final_episodes=100))
   scores = comparison.suite_scores('dmlab30')
   assert scores == {'rooms_watermaze': 60.0,
@@ -276,7 +276,7 @@ def test_seeds_group_is_not_a_sweep_and_has_run_intervals(tmp_path):
                       'logdir': str(group / f'seed_{seed}')})
   entry = runs.load_entry(str(group))
   assert entry.kind == runs.KIND_SEEDS
-  comparison = report.compare_entry(entry, settings())
+  comparison = comparing.compare_entry(entry, settings())
   level = runs.Level('atari57', 'pong')
   assert comparison.results[level].mean == 2.0
   low, high = statistics.interval(comparison.over_runs[level], 0.95)
@@ -315,7 +315,7 @@ def test_aggregate_interval_contains_point_estimate(tmp_path):
       'pong': list(rng.normal(5, 4, 100)),
       'breakout': list(rng.normal(30, 10, 100)),
       'seaquest': list(rng.normal(900, 300, 100))})
-  comparison = report.compare_entry(runs.load_entry(run), settings())
+  comparison = comparing.compare_entry(runs.load_entry(run), settings())
   point = statistics.subset_aggregates('atari57',
                                        comparison.suite_scores('atari57'))
   samples = {lv.key: s for lv, s in comparison.over_episodes.items()}

@@ -9,7 +9,12 @@ Modules, by role:
   * ``statistics``: human-normalised aggregates on any subset of a suite,
     bootstrap confidence intervals, the Table 2 statistic;
   * ``plots``: learning curves, per-level bars, the Fig. E.2-style sweep plot;
-  * ``report``: builds the comparison and writes ``report.md`` and the PNGs.
+  * ``comparing``: an entry's final scores and bootstrap samples (the
+    report's input), and the paper's score beside each level;
+  * ``arms``: a sweep's members that differ only in their seed, pooled;
+  * ``markdown``: tables and number formats;
+  * ``sweep_report``: the sweep section (Table 2 statistic, Fig. E.2, arms);
+  * ``report``: the other sections; writes ``report.md`` and the PNGs.
 
 Nothing here imports TensorFlow.
 """
