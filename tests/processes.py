@@ -11,6 +11,7 @@ child cannot block a test: every wait has a deadline. Leaving the ``with``
 block kills the child if it still runs (only that process) and reaps it.
 """
 
+import os
 import queue
 import subprocess
 import threading
@@ -86,12 +87,14 @@ class Child:
     self.process.send_signal(signum)
 
   def wait(self, timeout):
-    """The exit code; AssertionError if the child runs past ``timeout``."""
+    """The exit code; AssertionError if the child runs past ``timeout`` (the
+    message says where its threads wait, and ends with its stderr)."""
     try:
       return self.process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
       raise AssertionError(
-          f'process {self.pid} still running after {timeout:.0f}s; stderr:\n'
+          f'process {self.pid} still running after {timeout:.0f}s; its '
+          f'threads: {thread_states(self.pid)}; stderr:\n'
           f'{self.stderr.text()[-3000:]}') from None
 
   def output(self):
@@ -105,6 +108,27 @@ class Child:
     if self.process.poll() is None:
       self.process.kill()
     self.process.wait()
+
+
+def thread_states(pid):
+  """'name state wait-channel' of each thread of ``pid`` (from /proc), for
+  the message of a hang guard."""
+  states = []
+  try:
+    tids = sorted(os.listdir(f'/proc/{pid}/task'), key=int)
+  except OSError:
+    return 'none (the process is gone)'
+  for tid in tids:
+    try:
+      with open(f'/proc/{pid}/task/{tid}/stat') as f:
+        stat = f.read()
+      with open(f'/proc/{pid}/task/{tid}/wchan') as f:
+        wchan = f.read().strip() or '-'
+    except OSError:
+      continue
+    name = stat[stat.index('(') + 1:stat.rindex(')')]
+    states.append(f'{name} {stat[stat.rindex(")") + 2]} {wchan}')
+  return '; '.join(states) or 'none'
 
 
 def free_port(consecutive=1):
