@@ -26,6 +26,11 @@ TABLE_D1_SETTINGS = 'paper_configs/sweeps/table_d1_24.json'
 EXPERIMENT_FIELDS = ('experiment', 'settings', 'population_size',
                      'pbt_burn_in_frames', 'pbt_ready_episodes',
                      'pbt_exploit_threshold', 'pbt_fitness')
+# Fields that may differ between runs of one sweep, and that a comparison of
+# runs ignores: where a run writes and how often it prints, summarises or
+# checkpoints, not what it learns.
+UNCOMPARED_FIELDS = ('logdir', 'progress_secs', 'summary_secs',
+                     'checkpoint_secs')
 # The loss options (implemented in impala_tf.losses).
 REWARD_CLIPPING = ('abs_one', 'soft_asymmetric', 'none')
 REDUCTIONS = ('sum', 'mean')

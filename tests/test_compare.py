@@ -14,6 +14,7 @@ import pytest
 
 from impala_tf import compare
 from impala_tf.comparison import comparing
+from impala_tf.comparison import corrections
 from impala_tf.comparison import final
 from impala_tf.comparison import plots
 from impala_tf.comparison import runs
@@ -250,6 +251,83 @@ def test_sweep_without_seeds_has_no_arms_table(tmp_path):
   out = str(tmp_path / 'out')
   compare.run([str(sweep)], out, settings())
   assert 'Arms (' not in read_report(out)
+
+
+def _corrections_table(text, level):
+  """{correction: [cells]} of the Table 2 layout for ``level``."""
+  part = section(text, SWEEPS).split('laid out as paper Table 2', 1)[1]
+  part = part.split(f'\n{level}:\n', 1)[1].split('\n\n- ', 1)[0]
+  rows = [[p.strip() for p in line.strip().strip('|').split('|')]
+          for line in part.splitlines() if line.startswith('| ')]
+  return rows[0], {row[0]: row[1:] for row in rows[1:]}
+
+
+def test_corrections_sweep_is_laid_out_as_table2_by_hand(tmp_path):
+  sweep = tmp_path / 'sweep'
+  # (correction, replay capacity, seed) -> the final 4 episodes' mean; every
+  # episode equals it, so each interval is that value exactly.
+  # Members of the replay column come first: columns are in numeric order.
+  finals = {('no-correction', 100, 1): 2.0, ('no-correction', 100, 2): 4.0,
+            ('vtrace', 100, 1): 5.0, ('vtrace', 100, 2): 5.0,
+            ('vtrace', 0, 1): 6.0, ('vtrace', 0, 2): 8.0,
+            ('1-step-is', 0, 1): 9.0, ('1-step-is', 0, 2): 9.0,
+            ('no-correction', 0, 1): 1.0, ('no-correction', 0, 2): 3.0}
+  for i, ((correction, replay, seed), value) in enumerate(finals.items()):
+    name = f'member_{i:02d}'
+    config = {'level_name': 'breakout', 'seed': seed,
+              'correction': correction, 'replay_capacity': replay,
+              'logdir': str(sweep / name),
+              # Differ, but do not change what a run learns: not columns.
+              'progress_secs': float(i), 'experiment': 'sweep'}
+    if i == 0:
+      del config['experiment']  # As written by an older version.
+    write_run(sweep / name, {'breakout': [value] * 4}, config=config)
+  out = str(tmp_path / 'out')
+  compare.run([str(sweep)], out, settings(final_episodes=4))
+  text = read_report(out)
+  header, rows = _corrections_table(text, 'breakout')
+  assert header == ['correction', 'replay_capacity 0', 'replay_capacity 100']
+  # Rows in the paper's order; means pooled over the 2 seeds by hand.
+  assert list(rows) == ['vtrace', '1-step-is', 'no-correction']
+  assert rows['vtrace'] == ['7.00 [6.00, 8.00] (#2, 2 runs)',
+                           '5.00 [5.00, 5.00] (#1, 2 runs)']
+  assert rows['1-step-is'] == ['9.00 [9.00, 9.00] (#1, 2 runs)', '—']
+  assert rows['no-correction'] == ['2.00 [1.00, 3.00] (#3, 2 runs)',
+                                  '3.00 [2.00, 4.00] (#2, 2 runs)']
+  assert ('- replay_capacity 0: 1-step-is > vtrace > no-correction'
+          in text)
+  assert '- replay_capacity 100: vtrace > no-correction' in text
+  members = section(text, SWEEPS).split('Members (', 1)[1]
+  header_line = [line for line in members.splitlines()
+                 if line.startswith('| member')][0]
+  assert header_line == ('| member | correction | replay_capacity | seed | '
+                         'final return |')
+  # The paper's Table 2 follows, with its ranks (typed from section 5.2.2).
+  paper_part = text.split('Paper Table 2', 1)[1]
+  assert '| vtrace | 47.1 (#2) | 35.8 (#1) | 34.5 (#1) | 250.8 (#1) | ' \
+      '46.9 (#1) |' in paper_part
+  assert ('- first with replay: vtrace in 4 of 5 tasks, 1-step-is in 1 of 5 '
+          'tasks.') in paper_part
+  assert ('- first without replay: vtrace in 3 of 5 tasks, 1-step-is in 2 '
+          'of 5 tasks.') in paper_part
+
+
+def test_a_sweep_of_other_fields_has_no_corrections_table(tmp_path):
+  sweep = tmp_path / 'sweep'
+  for i in range(2):
+    write_run(sweep / f'member_{i:02d}', {'pong': [float(i)] * 5},
+              config={'level_name': 'pong', 'learning_rate': 1e-4 * (i + 1),
+                      'logdir': str(sweep / f'member_{i:02d}')})
+  out = str(tmp_path / 'out')
+  compare.run([str(sweep)], out, settings())
+  text = read_report(out)
+  assert 'laid out as paper Table 2' not in text
+  assert 'Paper Table 2' not in text
+
+
+def test_ranks_share_the_best_rank_on_ties():
+  assert corrections.ranks({'a': 1.0, 'b': 3.0, 'c': 1.0, 'd': 0.5}) == {
+      'a': 2, 'b': 1, 'c': 2, 'd': 4}
 
 
 def test_two_stage_bootstrap():

@@ -193,3 +193,21 @@ def test_package_data_is_readable():
   rows = references.read_data_csv('dmlab30_impala_paper_tableB1.csv')
   assert len(rows) == 30
   assert len(references.read_data_csv('atari57_impala_paper_tableC1.csv')) == 57
+
+
+def test_table2_has_every_correction_with_and_without_replay():
+  from impala_tf.config import CORRECTIONS  # pylint: disable=g-import-not-at-top
+  table = paper_tables.table2()
+  assert sorted(table) == sorted((replay, name) for replay in (False, True)
+                                 for name in CORRECTIONS)
+  dmlab30 = set(references.names('dmlab30'))
+  for values in table.values():
+    # The five tasks of section 5.2.2, all DMLab-30 levels.
+    assert list(values) == ['rooms_watermaze', 'rooms_keys_doors_puzzle',
+                            'lasertag_three_opponents_small',
+                            'explore_goal_locations_small',
+                            'seekavoid_arena_01']
+    assert set(values) - {'seekavoid_arena_01'} <= dmlab30
+  # Spot values as printed in the paper.
+  assert table[(True, 'vtrace')]['explore_goal_locations_small'] == 250.8
+  assert table[(False, 'no-correction')]['seekavoid_arena_01'] == 16.1

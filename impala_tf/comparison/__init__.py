@@ -13,6 +13,8 @@ Modules, by role:
     report's input), and the paper's score beside each level;
   * ``arms``: a sweep's members that differ only in their seed, pooled;
   * ``markdown``: tables and number formats;
+  * ``corrections``: a sweep over the off-policy corrections laid out as
+    paper Table 2, beside the paper's;
   * ``sweep_report``: the sweep section (Table 2 statistic, Fig. E.2, arms);
   * ``report``: the other sections; writes ``report.md`` and the PNGs.
 

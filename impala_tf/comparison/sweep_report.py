@@ -3,24 +3,36 @@ the paper's Table 2 statistic (mean final return of the best 3 settings), a
 Fig. E.2-style plot of every setting's final return, each member with its
 interval, and, when settings repeat with several seeds, the arms pooled."""
 
+import dataclasses
 import os
 from typing import List, Optional, Sequence
 
 import numpy as np
 
+from impala_tf import config as config_lib
 from impala_tf.comparison import arms as arms_lib
 from impala_tf.comparison import comparing
+from impala_tf.comparison import corrections
 from impala_tf.comparison import markdown as md
 from impala_tf.comparison import plots
 from impala_tf.comparison import runs as runs_lib
 from impala_tf.comparison import statistics
 
 
+_IGNORED_FIELDS = frozenset(config_lib.EXPERIMENT_FIELDS +
+                            config_lib.UNCOMPARED_FIELDS)
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(config_lib.Config)}
+
+
 def differing_fields(configs: Sequence[Optional[dict]]) -> List[str]:
-  """Config fields (but logdir) whose values differ between members."""
+  """Config fields whose values differ between members, leaving out those
+  that do not change what a run learns (its logdir, how often it prints or
+  saves, the experiment around it). A field missing from a config (written
+  by an older version) counts as its default."""
   known = [c for c in configs if c]
-  keys = sorted({k for c in known for k in c} - {'logdir'})
-  return [k for k in keys if len({repr(c.get(k)) for c in known}) > 1]
+  keys = sorted({k for c in known for k in c} - _IGNORED_FIELDS)
+  return [k for k in keys
+          if len({repr(c.get(k, _DEFAULTS.get(k))) for c in known}) > 1]
 
 
 def sweep_section(c: comparing.EntryComparison, settings: comparing.Settings,
@@ -71,6 +83,8 @@ def sweep_section(c: comparing.EntryComparison, settings: comparing.Settings,
   lines += md.table(['member'] + fields + ['final return'], member_rows) + ['']
   if arms_lib.has_repeated_arms(configs, fields):
     lines += arms_lines(c, settings, configs, fields)
+  if corrections.is_correction_sweep(fields):
+    lines += corrections.ours_lines(c, settings, configs, fields)
   return lines
 
 
@@ -82,8 +96,7 @@ def _episodes_interval(score, settings: comparing.Settings, rng) -> str:
 
 
 def arms_lines(c: comparing.EntryComparison, settings: comparing.Settings,
-               configs,
-               fields) -> List[str]:
+               configs, fields) -> List[str]:
   """The members pooled over seeds, best arm first, per level."""
   keys = arms_lib.arm_fields(fields)
   rng = np.random.default_rng(settings.seed)
@@ -99,7 +112,7 @@ def arms_lines(c: comparing.EntryComparison, settings: comparing.Settings,
           str(count), md.fmt_return(mean), md.fmt_interval(bounds),
           ', '.join(f'{v:.2f}' for v in per_run)])
     lines += md.table(['level'] + keys + ['runs', 'mean final return',
-                                       'interval', 'per run'], rows) + ['']
+                                          'interval', 'per run'], rows) + ['']
   return lines
 
 
@@ -119,4 +132,7 @@ def sweeps_section(comparisons: Sequence[comparing.EntryComparison],
            'settings, and its interval over runs is one over settings.)', '']
   for c in sweeps:
     lines += sweep_section(c, settings, out_dir)
+  if any(corrections.is_correction_sweep(
+      differing_fields([run.config for run in c.entry.runs])) for c in sweeps):
+    lines += corrections.paper_lines()
   return lines

@@ -30,16 +30,13 @@ from typing import Dict, Tuple
 
 from impala_tf.config import Config
 from impala_tf.config import EXPERIMENT_FIELDS
+from impala_tf.config import UNCOMPARED_FIELDS
 from impala_tf.experiments import sweep_settings
 
 STATE_FILE = 'sweep.json'
 STATE_VERSION = 1
 TRAIN_MODULE = 'impala_tf.train'
 HYPERPARAMETERS = sweep_settings.HYPERPARAMETERS
-# Config fields that may differ between runs of one sweep: they change how
-# often a member prints, summarises or checkpoints, not what it learns.
-UNCOMPARED_FIELDS = ('logdir', 'progress_secs', 'summary_secs',
-                     'checkpoint_secs')
 # The training fields: what a member learns with (the experiment's own
 # fields, e.g. --settings, are the sweep's, never passed to a member).
 _CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(Config)

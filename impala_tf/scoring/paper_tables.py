@@ -6,6 +6,9 @@ Used to check the scoring code against the paper's own aggregates.
   * ``atari57_table_c1()``: Table C.1 (Atari-57 IMPALA scores after 200M
     frames per game: deep multi-task, shallow experts, deep experts).
 Each returns {column: {canonical name: value}}.
+  * ``table2()``: Table 2 (section 5.2.2: the off-policy corrections without
+    and with replay on 5 DMLab tasks, shallow network, mean final return of
+    the 3 best of 24 settings), as {(replay, correction): {task: value}}.
 
 Table B.1 row labels. The CSV keeps the paper's labels. Two kinds of mapping
 are needed to reach the names of ``dmlab30_scores.csv``:
@@ -22,7 +25,7 @@ are needed to reach the names of ``dmlab30_scores.csv``:
      49.4 for IMPALA (paper Table 3); 'printed' gives 50.1.
 """
 
-from typing import Dict
+from typing import Dict, Tuple
 
 from impala_tf.scoring import references
 
@@ -66,6 +69,7 @@ TABLE_B1_ROW_TO_LEVEL: Dict[str, str] = {
 
 TABLE_B1_FILE = 'dmlab30_impala_paper_tableB1.csv'
 TABLE_C1_FILE = 'atari57_impala_paper_tableC1.csv'
+TABLE2_FILE = 'impala_paper_table2.csv'
 LASERTAG_LABEL_ORDERS = ('sa', 'printed')
 
 
@@ -104,3 +108,13 @@ def atari57_table_c1() -> Dict[str, Dict[str, float]]:
     for column in columns:
       table[column][game] = float(row[column])
   return table
+
+
+def table2() -> Dict[Tuple[bool, str], Dict[str, float]]:
+  """Table 2 as {(replay, correction): {task: final return}}, rows in the
+  paper's order; corrections named as ``--correction`` names them, tasks as
+  the paper labels them."""
+  rows = references.read_data_csv(TABLE2_FILE)
+  tasks = [c for c in rows[0] if c not in ('replay', 'correction')]
+  return {(row['replay'] == 'yes', row['correction']):
+          {task: float(row[task]) for task in tasks} for row in rows}
