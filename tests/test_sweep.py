@@ -14,6 +14,7 @@ import math
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -683,6 +684,11 @@ def test_a_two_member_sweep_runs_to_the_end_and_a_rerun_skips_it(tmp_path):
   assert {results[i]['status'] for i in range(2, 24)} == {'not_started'}
   state = json.loads((logdir / 'sweep.json').read_text())
   assert len(state['settings']) == 24
+  assert json.loads((logdir / 'member_01' / 'finished.json').read_text()) == {
+      'frames': 3000}
+  # A finished member's checkpoints may be deleted (to save disk or to
+  # commit the logs): finished.json keeps it finished.
+  shutil.rmtree(logdir / 'member_00' / 'checkpoints')
 
   with _sweep(logdir, '--members=0-1', '--max_parallel=2') as child:
     assert child.wait(timeout=120) == 0, child.stderr.text()
@@ -691,6 +697,8 @@ def test_a_two_member_sweep_runs_to_the_end_and_a_rerun_skips_it(tmp_path):
   assert 'started' not in out
   log = (logdir / 'member_00' / 'out.log').read_text()
   assert log.count(member_process.START_MARK) == 1
+  row = _read_results(logdir)[0]
+  assert (row['status'], row['frames']) == ('finished', '3000'), row
 
 
 # Slow: Which exits are restarted is tested by default on a fake runner

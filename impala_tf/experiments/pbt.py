@@ -30,7 +30,6 @@ import os
 import signal
 import sys
 import time
-from typing import Optional, Tuple
 
 import numpy as np
 

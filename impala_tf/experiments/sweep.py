@@ -7,7 +7,8 @@ The members of a SweepPlan (sweep_plan.py) run at most ``max_parallel`` at
 a time, in index order, each in its own process (member_process.py) with
 its output in ``<member dir>/out.log``. A member whose newest checkpoint
 has reached the frame budget is finished (and skipped when the sweep is run
-again); the others start, or resume from their last checkpoint.
+again; ``finished.json`` in its directory keeps it so if its checkpoints are
+deleted); the others start, or resume from their last checkpoint.
 
 Supervision:
   a member that stops short of its budget is restarted from its last
@@ -177,7 +178,7 @@ class SweepRunner:
     return os.path.join(self._plan.member_dir(member.index), LOG_FILE)
 
   def _frames(self, index):
-    return results_lib.checkpoint_frames(
+    return results_lib.member_frames(
         self._plan.member_dir(index), self._plan.config.frames_per_update)
 
   def _say(self, message):
@@ -231,6 +232,7 @@ class SweepRunner:
       frames = self._frames(index)
       if frames >= plan.budget:
         self._members[index] = _Member(index, results_lib.FINISHED)
+        results_lib.record_finished(plan.member_dir(index), frames)
       else:
         self._members[index] = _Member(index, results_lib.WAITING)
         to_run.append(index)
@@ -285,6 +287,7 @@ class SweepRunner:
     """Decides a member's fate once its process has exited."""
     frames = self._frames(member.index)
     if frames >= self._plan.budget:
+      results_lib.record_finished(self._plan.member_dir(member.index), frames)
       member.status, member.note = results_lib.FINISHED, ''
       result = self._write_results()[member.index]
       returns = ('no finished episode' if result.final_return is None else

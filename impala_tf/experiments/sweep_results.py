@@ -2,6 +2,9 @@
 
   checkpoint_frames(member_dir, frames_per_update) -> frames of the newest
                                                       checkpoint (0: none)
+  member_frames(member_dir, frames_per_update) -> the same, or the frames in
+                                 finished.json if more (checkpoints deleted)
+  record_finished(member_dir, frames)  writes <member_dir>/finished.json
   final_return(metrics_csv, last_n) -> (mean | None, episodes)
   member_result(plan, index, status, ...) -> MemberResult
   write_sweep_results(plan, last_n, live) -> (path, [MemberResult])
@@ -17,7 +20,11 @@ failed or stopped). The final return is the mean return of the member's
 last ``last_n`` training episodes (all levels together, ordered by frames)
 in its ``metrics.csv``; fewer episodes early on, empty without any.
 
-Reading takes no lock and changes nothing in the member directories, so it
+The sweep writes ``finished.json`` into a member's directory once the member
+has reached the budget (``record_finished``): a finished member stays
+finished, and skipped, if its checkpoints are deleted afterwards (to save
+disk, or to commit a sweep's logs without them). Everything else here only
+reads: it takes no lock and changes nothing in the member directories, so it
 works on a sweep that is still running or was stopped half-way. No
 TensorFlow here.
 """
@@ -32,12 +39,14 @@ import os
 import re
 from typing import List, Optional
 
+from impala_tf import durable_files
 from impala_tf import run_directory
 from impala_tf.config import Config
 
 CHECKPOINTS_DIR = 'checkpoints'
 METRICS_FILE = 'metrics.csv'
 CONFIG_FILE = 'config.json'
+FINISHED_FILE = 'finished.json'
 RESULTS_FILE = 'results.csv'
 EPISODE_RETURN_PREFIX = 'episode_return/'
 TABLE2_BEST = 3  # Paper Table 2: the mean of the 3 best of 24 settings.
@@ -153,6 +162,25 @@ def checkpoint_frames(member_dir, frames_per_update):
   return _checkpoint_step(path) * _frames_per_update(saved, frames_per_update)
 
 
+def member_frames(member_dir, frames_per_update):
+  """Frames a member has trained: its newest checkpoint's, or those
+  recorded in its finished.json if that says more."""
+  recorded = (_read_json(os.path.join(member_dir, FINISHED_FILE)) or
+              {}).get('frames')
+  if not isinstance(recorded, int) or isinstance(recorded, bool):
+    recorded = 0
+  return max(checkpoint_frames(member_dir, frames_per_update), recorded)
+
+
+def record_finished(member_dir, frames):
+  """Writes <member_dir>/finished.json ({"frames": frames}) atomically."""
+  path = os.path.join(member_dir, FINISHED_FILE)
+  temp = f'{path}.tmp-{os.getpid()}'
+  durable_files.write_durably(temp, json.dumps({'frames': int(frames)}) + '\n')
+  os.replace(temp, path)
+  durable_files.fsync_dir(member_dir)
+
+
 def final_return(metrics_csv, last_n):
   """(mean return of the last ``last_n`` episodes, their number).
 
@@ -214,7 +242,7 @@ def member_result(plan, index, status=None, restarts=0, note='',
   overrides any other status.
   """
   member_dir = plan.member_dir(index)
-  frames = checkpoint_frames(member_dir, plan.config.frames_per_update)
+  frames = member_frames(member_dir, plan.config.frames_per_update)
   if frames >= plan.budget:
     status = FINISHED
   elif status is None:
