@@ -14,7 +14,8 @@ PYTHON=${PYTHON:-.venv/bin/python}
 "$PYTHON" results/plot_rss.py results/pong_run/metrics.csv results/soak_rss.png
 
 # Atari Breakout, shallow expert (the second game).
-"$PYTHON" -m impala_tf.compare results/breakout_run --out=results/breakout_report
+"$PYTHON" -m impala_tf.compare results/breakout_run --eval_dir=results/breakout_eval \
+  --out=results/breakout_report
 
 # Our Table 2 on Breakout: the four corrections without and with replay, one sweep.
 "$PYTHON" -m impala_tf.compare results/table2_breakout --out=results/table2_breakout_report
