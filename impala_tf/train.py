@@ -18,6 +18,7 @@ from absl import app
 from absl import flags
 
 from impala_tf import flags as flags_lib
+from impala_tf import process_group
 from impala_tf import stopping
 from impala_tf.config import ConfigError
 from impala_tf.distributed import exit_codes
@@ -44,6 +45,8 @@ def _fail(message):
 def main(argv):
   stop = stopping.StopSignal(
       exit_code_on_second_interrupt=exit_codes.INTERRUPTED).install()
+  # Started by a launcher, sweep or PBT: SIGTERM when it dies.
+  process_group.die_with_parent('impala_tf.train')
   if len(argv) > 1:
     _fail(f'unexpected arguments {argv[1:]}')
   config = flags_lib.config_from_flags(FLAGS)

@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -308,6 +309,24 @@ def test_an_actor_killed_with_sigkill_is_restarted_and_the_run_finishes(
   assert len(_started(out)['actor 1']) == 2
   assert '[learner 0] Stopped: finished at 30,' in out, out[-3000:]
   assert 'error' not in err
+
+
+def test_a_launcher_killed_with_sigkill_leaves_no_child(tmp_path):
+  # Its children get SIGTERM from the kernel when it dies (process_group.
+  # die_with_parent) and stop as on SIGTERM: the learner checkpoints.
+  logdir = tmp_path / 'run'
+  with _launch(logdir, '--num_actor_processes=1',
+               '--total_environment_frames=100000000') as launcher:
+    launcher.stdout.wait_for(' fps ', timeout=300)  # Updates were made.
+    assert len(_children_of(str(logdir))) == 2
+    assert not (logdir / 'checkpoints' / 'LATEST').exists()
+    launcher.process.kill()
+    launcher.wait(timeout=60)
+    deadline = time.monotonic() + 300  # Hang guard.
+    while _children_of(str(logdir)) and time.monotonic() < deadline:
+      time.sleep(0.2)
+    assert not _children_of(str(logdir))
+  assert (logdir / 'checkpoints' / 'LATEST').read_text().startswith('ckpt-')
 
 
 def test_sigterm_to_the_launcher_checkpoints_and_leaves_no_child(tmp_path):

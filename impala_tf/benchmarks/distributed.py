@@ -40,6 +40,7 @@ import threading
 import time
 from typing import Dict, List, NamedTuple
 
+from impala_tf import process_group
 from impala_tf.benchmarks import watched_learner
 from impala_tf.benchmarks.measure import Measurement, proc_cpu_seconds
 from impala_tf.benchmarks.window import UpdateWindow
@@ -165,7 +166,7 @@ class Children:
     """Starts ``command``; stdout and stderr go to <workdir>/<name>.log
     (stdout to a pipe instead if ``pipe_stdout``). Returns the Popen."""
     log_path = os.path.join(self._workdir, name.replace(' ', '_') + '.log')
-    env = dict(os.environ)
+    env = process_group.child_env()  # They stop if this process dies.
     env.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     with open(log_path, 'w') as log:
       process = subprocess.Popen(

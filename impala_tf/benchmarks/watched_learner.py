@@ -50,8 +50,10 @@ def main(argv):
     sys.exit('usage: python -m impala_tf.benchmarks.watched_learner '
              "'<job JSON>'")
   # pylint: disable=g-import-not-at-top
+  from impala_tf import process_group
   from impala_tf import stopping
   signals = stopping.StopSignal().install()
+  process_group.die_with_parent('impala_tf.benchmarks.watched_learner')
   from impala_tf.config import Config
   from impala_tf.distributed import learner_job
   from impala_tf.distributed.cluster import Cluster

@@ -16,11 +16,11 @@ Signals are sent only while the child has not been reaped, so a reused pid
 can never be hit.
 """
 
-import signal
 import subprocess
 import threading
 import time
 
+from impala_tf import process_group
 from impala_tf.process_group import ProcessGroupHandle
 
 
@@ -66,7 +66,8 @@ class ChildProcess(ProcessGroupHandle):
               f'{time.strftime("%Y-%m-%d %H:%M:%S")} ===\n'.encode())
     log.flush()
     self._process = subprocess.Popen(
-        self._command, env=self._env, stdin=subprocess.DEVNULL,
+        self._command, env=process_group.child_env(self._env),
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True)
     self.starts += 1

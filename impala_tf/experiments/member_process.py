@@ -19,13 +19,10 @@ No TensorFlow here.
 """
 
 import collections
-import ctypes
 import os
 import re
 import shlex
-import signal
 import subprocess
-import sys
 import time
 
 from impala_tf import process_group
@@ -45,7 +42,6 @@ _NON_FINITE_MARK = 'Non-finite loss'
 # The learner's progress line (impala_tf.metrics.progress):
 #   [  1.23M / 200.00M  0.6%]  6,412 fps  ETA 8h41m  ...
 _PROGRESS_RE = re.compile(r'\[\s*([\d.]+[KMG]?) / ([\d.]+[KMG]?)\s+[\d.]+%\]')
-_PR_SET_PDEATHSIG = 1
 # Lines that say nothing about why a member ended: the sweep's start header
 # and command, and TensorFlow's C++ / absl log lines.
 _NOISE_RE = re.compile(
@@ -128,17 +124,6 @@ def read_log_tail(log_path, max_bytes=_TAIL_BYTES):
   return text[start:] if start >= 0 else text
 
 
-def _die_with_parent():
-  """In the child before exec: SIGTERM when the parent dies (Linux)."""
-  if not sys.platform.startswith('linux'):
-    return
-  try:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-  except (OSError, AttributeError):
-    pass
-
-
 class MemberProcess(ProcessGroupHandle):
   """The training process of one member; see the module docstring.
 
@@ -172,11 +157,10 @@ class MemberProcess(ProcessGroupHandle):
                 f'{time.strftime("%Y-%m-%d %H:%M:%S")} ===\n'
                 f'$ {shlex.join(self.command)}\n'.encode())
       log.flush()
-      # preexec_fn is safe here: the sweep runs no other threads.
       self._process = subprocess.Popen(
-          self.command, env=self._env, stdin=subprocess.DEVNULL,
-          stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-          preexec_fn=_die_with_parent)
+          self.command, env=process_group.child_env(self._env),
+          stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+          start_new_session=True)
     self.starts += 1
     return self._process.pid
 
