@@ -325,6 +325,21 @@ def test_a_sweep_of_other_fields_has_no_corrections_table(tmp_path):
   assert 'Paper Table 2' not in text
 
 
+def test_settings_of_a_sweep_not_started_yet_are_named(tmp_path):
+  sweep = tmp_path / 'sweep'
+  for i in range(2):
+    write_run(sweep / f'member_{i:02d}', {'pong': [float(i)] * 5},
+              config={'level_name': 'pong', 'learning_rate': 1e-4 * (i + 1),
+                      'logdir': str(sweep / f'member_{i:02d}')})
+  (sweep / 'sweep.json').write_text(json.dumps(
+      {'version': 1, 'settings': [{}] * 5}))
+  out = str(tmp_path / 'out')
+  compare.run([str(sweep)], out, settings())
+  notes = section(read_report(out), '## Notes')
+  assert ('sweep.json lists 5 settings; 3 of them have no run directory yet '
+          '(not started)') in notes
+
+
 def test_ranks_share_the_best_rank_on_ties():
   assert corrections.ranks({'a': 1.0, 'b': 3.0, 'c': 1.0, 'd': 0.5}) == {
       'a': 2, 'b': 1, 'c': 2, 'd': 4}

@@ -41,6 +41,7 @@ EVAL_DIR = 'eval'
 SUMMARY_FILE = 'summary.json'
 EPISODES_FILE = 'episodes.csv'
 SWEEP_RESULTS_FILE = 'results.csv'
+SWEEP_STATE_FILE = 'sweep.json'  # impala_tf.sweep: {"settings": [...], ...}
 
 OTHER = 'other'  # Family of levels outside Atari-57 and DMLab-30 (catch).
 SUITES = (scoring.ATARI57, scoring.DMLAB30)
@@ -357,4 +358,19 @@ def load_entry(path: str, label: Optional[str] = None,
     raise InputError(f'--eval_dir is for a single run, but {path} is a group '
                      f'of {len(members)} runs (each reads its own eval/).')
   runs = [read_run(member) for member in members]
-  return Entry(label, os.path.normpath(path), group_kind(path, runs), runs, [])
+  return Entry(label, os.path.normpath(path), group_kind(path, runs), runs,
+               _unstarted_settings_notes(path, len(runs)))
+
+
+def _unstarted_settings_notes(path: str, num_runs: int) -> List[str]:
+  """A note if the sweep's sweep.json lists settings without a run yet."""
+  try:
+    with open(os.path.join(path, SWEEP_STATE_FILE), encoding='utf-8') as f:
+      settings = json.load(f).get('settings')
+  except (OSError, ValueError, AttributeError):
+    return []
+  if not isinstance(settings, list) or len(settings) <= num_runs:
+    return []
+  return [f'{path}: its {SWEEP_STATE_FILE} lists {len(settings)} settings; '
+          f'{len(settings) - num_runs} of them have no run directory yet '
+          '(not started), and are in no table or plot.']
