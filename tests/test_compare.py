@@ -281,7 +281,11 @@ def test_corrections_sweep_is_laid_out_as_table2_by_hand(tmp_path):
               'progress_secs': float(i), 'experiment': 'sweep'}
     if i == 0:
       del config['experiment']  # As written by an older version.
-    write_run(sweep / name, {'breakout': [value] * 4}, config=config)
+    # One arm is still running: its last episode came at 2,500 frames, not
+    # 4,000 (1,000 + 3 steps of 500 instead of 1,000).
+    step = 500 if (correction, replay) == ('no-correction', 100) else 1000
+    write_run(sweep / name, {'breakout': [value] * 4}, config=config,
+              step=step)
   out = str(tmp_path / 'out')
   compare.run([str(sweep)], out, settings(final_episodes=4))
   text = read_report(out)
@@ -292,8 +296,9 @@ def test_corrections_sweep_is_laid_out_as_table2_by_hand(tmp_path):
   assert rows['vtrace'] == ['7.00 [6.00, 8.00] (#2, 2 runs)',
                            '5.00 [5.00, 5.00] (#1, 2 runs)']
   assert rows['1-step-is'] == ['9.00 [9.00, 9.00] (#1, 2 runs)', '—']
-  assert rows['no-correction'] == ['2.00 [1.00, 3.00] (#3, 2 runs)',
-                                  '3.00 [2.00, 4.00] (#2, 2 runs)']
+  assert rows['no-correction'] == [
+      '2.00 [1.00, 3.00] (#3, 2 runs)',
+      '3.00 [2.00, 4.00] (#2, 2 runs, only 2.5K frames)']
   assert ('- replay_capacity 0: 1-step-is > vtrace > no-correction'
           in text)
   assert '- replay_capacity 100: vtrace > no-correction' in text
@@ -302,6 +307,10 @@ def test_corrections_sweep_is_laid_out_as_table2_by_hand(tmp_path):
                  if line.startswith('| member')][0]
   assert header_line == ('| member | correction | replay_capacity | seed | '
                          'final return |')
+  assert row_of(text, 'member_00', heading=SWEEPS)[-1] == (
+      'breakout: 2.00 [2.00, 2.00] at 2.5K frames')
+  assert row_of(text, 'member_04', heading=SWEEPS)[-1].endswith(
+      ' at 4.0K frames')
   # The paper's Table 2 follows, with its ranks (typed from section 5.2.2).
   paper_part = text.split('Paper Table 2', 1)[1]
   assert '| vtrace | 47.1 (#2) | 35.8 (#1) | 34.5 (#1) | 250.8 (#1) | ' \

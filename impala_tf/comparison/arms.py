@@ -43,7 +43,8 @@ def arm_rows(configs: Dict[str, dict], fields: Sequence[str],
              result: final_lib.LevelResult, num_resamples: int,
              rng: np.random.Generator, confidence: float):
   """Rows (values of ``fields``, runs, mean, (low, high) or None, per-run
-  means) of one level, best mean first; arms without a score are left out."""
+  means, frames of the arm's least trained run or None) of one level, best
+  mean first; arms without a score are left out."""
   scores = dict(result.per_run)
   rows = []
   for _, names in group_arms(configs, fields):
@@ -56,7 +57,9 @@ def arm_rows(configs: Dict[str, dict], fields: Sequence[str],
               statistics.interval(samples, confidence))
     values = [configs[names[0]].get(f) if configs[names[0]] else None
               for f in fields]
+    frames = [s.frames for s in scored if s.frames is not None]
     rows.append((values, len(scored), float(np.mean([s.mean for s in scored])),
-                 bounds, [s.mean for s in scored]))
+                 bounds, [s.mean for s in scored],
+                 min(frames) if frames else None))
   rows.sort(key=lambda row: -row[2])
   return rows

@@ -48,15 +48,21 @@ def _sort_key(values: Sequence) -> tuple:
 
 def pivot(keys: Sequence[str], rows) -> Tuple[List[str], Dict]:
   """Turns ``arms.arm_rows`` output into (column labels ordered by the other
-  fields' values, {(correction, column label): (mean, bounds, runs)})."""
+  fields' values, {(correction, column label): (mean, bounds, runs,
+  frames)})."""
   where = list(keys).index(CORRECTION_FIELD)
   columns, cells = {}, {}
-  for values, count, mean, bounds, _ in rows:
+  for values, count, mean, bounds, _, frames in rows:
     others = [v for i, v in enumerate(values) if i != where]
     column = _column_label(keys, values)
     columns[column] = _sort_key(others)
-    cells[(values[where], column)] = (mean, bounds, count)
+    cells[(values[where], column)] = (mean, bounds, count, frames)
   return sorted(columns, key=columns.get), cells
+
+
+def _behind(frames, most) -> bool:
+  """Whether an arm is short of the most trained arm (a running sweep)."""
+  return frames is not None and most is not None and frames < 0.99 * most
 
 
 def _order(keys_in_column: Dict[str, float]) -> str:
@@ -89,6 +95,8 @@ def ours_lines(c: comparing.EntryComparison, settings: comparing.Settings,
     column_ranks = {
         column: ranks({name: cells[(name, column)][0] for name in corrections
                        if (name, column) in cells}) for column in columns}
+    known = [cell[3] for cell in cells.values() if cell[3] is not None]
+    most = max(known) if known else None
     table_rows = []
     for name in corrections:
       row = [name]
@@ -96,10 +104,12 @@ def ours_lines(c: comparing.EntryComparison, settings: comparing.Settings,
         if (name, column) not in cells:
           row.append(md.NA)
           continue
-        mean, bounds, count = cells[(name, column)]
+        mean, bounds, count, frames = cells[(name, column)]
         seeds = '' if count == 1 else f', {count} runs'
+        short = (f', only {md.fmt_frames(frames)} frames'
+                 if _behind(frames, most) else '')
         row.append(f'{md.fmt_return(mean)} {md.fmt_interval(bounds)} '
-                   f'(#{column_ranks[column][name]}{seeds})')
+                   f'(#{column_ranks[column][name]}{seeds}{short})')
       table_rows.append(row)
     lines += [f'{level.key}:', '']
     lines += md.table(['correction'] + columns, table_rows) + ['']

@@ -71,7 +71,8 @@ def sweep_section(c: comparing.EntryComparison, settings: comparing.Settings,
     config = run.config or {}
     finals = '; '.join(
         f'{level.key}: {score.mean:.2f} '
-        f'{_episodes_interval(score, settings, rng)}'
+        f'{_episodes_interval(score, settings, rng)} at '
+        f'{md.fmt_frames(score.frames)} frames'
         for level in sorted(c.results)
         for name, score in c.results[level].per_run if name == run.name)
     member_rows.append([run.name] + [md.fmt_value(config.get(k, md.NA))
@@ -105,7 +106,7 @@ def arms_lines(c: comparing.EntryComparison, settings: comparing.Settings,
            'and, inside each, the final episodes), best first:', '']
   for level in sorted(c.results):
     rows = []
-    for values, count, mean, bounds, per_run in arms_lib.arm_rows(
+    for values, count, mean, bounds, per_run, _ in arms_lib.arm_rows(
         configs, keys, c.results[level], settings.num_resamples, rng,
         settings.confidence):
       rows.append([level.key] + [md.fmt_value(v) for v in values] + [
