@@ -437,6 +437,34 @@ def test_interrupted_benchmark_stops_its_child_processes(
       'processes were stopped.')
 
 
+@pytest.mark.parametrize('signum, args', [
+    (signal.SIGINT, ()), (signal.SIGTERM, ('SIGTERM',)),
+    (signal.SIGHUP, ('SIGHUP',))])
+def test_signals_during_a_row_are_raised_only_at_safe_points(signum, args):
+  before = {s: signal.getsignal(s) for s in distributed.SignalsAsFlag.SIGNALS}
+  with pytest.raises(KeyboardInterrupt) as raised:
+    with distributed.SignalsAsFlag() as interrupts:
+      os.kill(os.getpid(), signum)
+      time.sleep(0.1)  # Delivered here, but nothing is raised...
+      assert interrupts.received == signum
+      os.kill(os.getpid(), signal.SIGINT)  # (A second one changes nothing.)
+      time.sleep(0.1)
+      assert interrupts.received == signum
+      interrupts.raise_if_received()  # ...until the row asks.
+  assert raised.value.args == args
+  assert {s: signal.getsignal(s) for s in before} == before
+
+
+def test_a_signal_the_row_did_not_raise_is_raised_on_leaving_it():
+  with pytest.raises(KeyboardInterrupt):
+    with distributed.SignalsAsFlag():
+      os.kill(os.getpid(), signal.SIGINT)
+      time.sleep(0.1)
+  with distributed.SignalsAsFlag() as interrupts:  # None: nothing raised.
+    pass
+  assert interrupts.received is None
+
+
 def test_children_get_sigterm_then_sigkill_and_are_always_reaped(tmp_path):
   ignores_sigterm = ('import signal, sys, time\n'
                      'signal.signal(signal.SIGTERM, signal.SIG_IGN)\n'

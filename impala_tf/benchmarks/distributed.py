@@ -21,7 +21,10 @@ learner processes, actor processes and this (coordinating) process.
 
 Every child is started in its own session (a Ctrl-C at the terminal reaches
 only the benchmark, which then stops them) and is stopped when the row ends,
-whichever way it ends: SIGTERM, then SIGKILL after ``grace_secs``. Logs and
+whichever way it ends: SIGTERM, then SIGKILL after ``grace_secs``. While a row
+runs, Ctrl-C, SIGTERM and SIGHUP are only recorded (``SignalsAsFlag``) and
+turned into KeyboardInterrupt at a point of the row's loop where no
+subprocess call is under way. Logs and
 the run directory live in a temporary directory, removed afterwards; a child
 that fails is reported with the end of its log.
 
@@ -308,11 +311,62 @@ def _failure(children, name, problem):
       f' Last lines of the log of {name}:\n{tail}' if tail else ''))
 
 
-def _watch(children, lines, window, timeout_secs, row):
+class SignalsAsFlag:
+  """While installed (a ``with`` block in the main thread), SIGINT, SIGTERM
+  and SIGHUP are recorded instead of raising KeyboardInterrupt wherever the
+  main thread happens to be; ``raise_if_received()`` raises it at a safe
+  point. Why: an interrupt that lands inside ``Popen.poll()`` between its
+  taking and releasing its internal lock leaves the lock held, and every
+  later ``wait()`` on that child hangs (seen on a loaded machine: a Ctrl-C
+  right after the children started hung the benchmark).
+
+  KeyboardInterrupt is raised as the benchmark's own handlers raise it: no
+  argument for Ctrl-C, the signal's name for the others. A signal received
+  during the block and not raised yet is raised on leaving it. Outside the
+  main thread it does nothing (signals are only delivered there).
+  """
+
+  SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+  def __init__(self):
+    self.received = None  # The first signal number, once one came.
+    self._previous = None
+
+  def _handle(self, signum, frame):
+    del frame
+    if self.received is None:
+      self.received = signum
+
+  def raise_if_received(self):
+    if self.received == signal.SIGINT:
+      raise KeyboardInterrupt
+    if self.received is not None:
+      raise KeyboardInterrupt(signal.Signals(self.received).name)
+
+  def __enter__(self):
+    if threading.current_thread() is threading.main_thread():
+      self._previous = {s: signal.getsignal(s) for s in self.SIGNALS}
+      for signum in self.SIGNALS:
+        signal.signal(signum, self._handle)
+    return self
+
+  def __exit__(self, exc_type, *unused):
+    if self._previous is not None:
+      for signum, handler in self._previous.items():
+        signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+      self._previous = None
+    if exc_type is None:
+      self.raise_if_received()
+    return False
+
+
+def _watch(children, lines, window, timeout_secs, row, interrupts):
   """Reads update lines until ``window`` is complete; RuntimeError if a
-  child exits first or no update comes for ``timeout_secs``."""
+  child exits first or no update comes for ``timeout_secs``;
+  KeyboardInterrupt at the top of the loop once ``interrupts`` got one."""
   last_progress = time.monotonic()
   while True:
+    interrupts.raise_if_received()
     try:
       line = lines.get(timeout=0.5)
     except queue.Empty:
@@ -407,15 +461,17 @@ def measure_distributed(config, num_learners, num_actor_processes,
         progress_secs=1e9, summary_secs=1e9,
         connect_timeout_secs=float(timeout_secs))
     children = Children(workdir, grace_secs)
-    try:
-      chief, learners = _start_cluster(children, config, num_learners,
-                                       num_actor_processes, python)
-      log(f'  {row}: started ' + ', '.join(
-          f'{c["name"]} (pid {c["pid"]})' for c in children.summary()),
-          flush=True)
-      _watch(children, _line_queue(chief.stdout), window, timeout_secs, row)
-    finally:
-      children.stop()
+    with SignalsAsFlag() as interrupts:
+      try:
+        chief, learners = _start_cluster(children, config, num_learners,
+                                         num_actor_processes, python)
+        log(f'  {row}: started ' + ', '.join(
+            f'{c["name"]} (pid {c["pid"]})' for c in children.summary()),
+            flush=True)
+        _watch(children, _line_queue(chief.stdout), window, timeout_secs,
+               row, interrupts)
+      finally:
+        children.stop()
   measurement = window.measurement(config.num_action_repeats)
   (_, start, _), (_, end, _) = window.start, window.end
   details = _details(start, end, measurement, num_learners,
