@@ -44,6 +44,7 @@ import time
 from typing import Dict, List, NamedTuple
 
 from impala_tf import process_group
+from impala_tf import signal_flags
 from impala_tf.benchmarks import watched_learner
 from impala_tf.benchmarks.measure import Measurement, proc_cpu_seconds
 from impala_tf.benchmarks.window import UpdateWindow
@@ -311,29 +312,22 @@ def _failure(children, name, problem):
       f' Last lines of the log of {name}:\n{tail}' if tail else ''))
 
 
-class SignalsAsFlag:
-  """While installed (a ``with`` block in the main thread), SIGINT, SIGTERM
-  and SIGHUP are recorded instead of raising KeyboardInterrupt wherever the
-  main thread happens to be; ``raise_if_received()`` raises it at a safe
-  point. Why: an interrupt that lands inside ``Popen.poll()`` between its
-  taking and releasing its internal lock leaves the lock held, and every
-  later ``wait()`` on that child hangs (seen on a loaded machine: a Ctrl-C
-  right after the children started hung the benchmark).
-
-  KeyboardInterrupt is raised as the benchmark's own handlers raise it: no
-  argument for Ctrl-C, the signal's name for the others. A signal received
-  during the block and not raised yet is raised on leaving it. Outside the
-  main thread it does nothing (signals are only delivered there).
+class SignalsAsFlag(signal_flags.SignalFlags):
+  """While installed (a ``with`` block), SIGINT, SIGTERM and SIGHUP are
+  recorded (impala_tf.signal_flags says why) and ``raise_if_received()``
+  raises KeyboardInterrupt at a safe point of the row, as the benchmark's
+  own handlers would have: no argument for Ctrl-C, the signal's name for the
+  others. A signal received during the block and not raised yet is raised
+  on leaving it.
   """
 
   SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
   def __init__(self):
+    super().__init__()
     self.received = None  # The first signal number, once one came.
-    self._previous = None
 
-  def _handle(self, signum, frame):
-    del frame
+  def on_signal(self, signum, name):
     if self.received is None:
       self.received = signum
 
@@ -343,18 +337,8 @@ class SignalsAsFlag:
     if self.received is not None:
       raise KeyboardInterrupt(signal.Signals(self.received).name)
 
-  def __enter__(self):
-    if threading.current_thread() is threading.main_thread():
-      self._previous = {s: signal.getsignal(s) for s in self.SIGNALS}
-      for signum in self.SIGNALS:
-        signal.signal(signum, self._handle)
-    return self
-
   def __exit__(self, exc_type, *unused):
-    if self._previous is not None:
-      for signum, handler in self._previous.items():
-        signal.signal(signum, signal.SIG_DFL if handler is None else handler)
-      self._previous = None
+    self.uninstall()
     if exc_type is None:
       self.raise_if_received()
     return False

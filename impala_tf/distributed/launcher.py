@@ -34,6 +34,7 @@ import signal
 import sys
 import time
 
+from impala_tf import signal_flags
 from impala_tf.config import Config
 from impala_tf.distributed import exit_codes
 from impala_tf.distributed import launch_plan
@@ -50,43 +51,25 @@ _ACTOR_STOP_SECS = 15.0
 _REAP_SECS = 10.0
 _PORT_WAIT_SECS = 30.0  # For a killed learner's ports to be free again.
 
-def _announce(message):
-  """One line to stderr, safe inside a signal handler."""
-  try:
-    os.write(2, (message + '\n').encode('utf-8', 'replace'))
-  except OSError:
-    pass
 
-
-class _Interrupts:
+class _Interrupts(signal_flags.SignalFlags):
   """The launcher's SIGINT/SIGTERM: the first asks for a clean stop; a
   second Ctrl-C calls ``kill_now`` and exits 130 at once."""
 
   def __init__(self, kill_now):
+    super().__init__()
     self._kill_now = kill_now
-    self._previous = {}
     self.reason = None
 
-  def install(self):
-    for signum in (signal.SIGINT, signal.SIGTERM):
-      self._previous[signum] = signal.signal(signum, self._handle)
-
-  def uninstall(self):
-    for signum, handler in self._previous.items():
-      signal.signal(signum, handler if handler is not None else
-                    signal.SIG_DFL)
-    self._previous = {}
-
-  def _handle(self, signum, frame):
-    del frame
-    name = signal.Signals(signum).name
+  def on_signal(self, signum, name):
     if self.reason is None:
       self.reason = f'received {name}'
-      _announce(f'[launcher] received {name} (Ctrl-C again kills every '
-                'process at once, without a checkpoint).')
+      signal_flags.announce(f'[launcher] received {name} (Ctrl-C again kills '
+                            'every process at once, without a checkpoint).')
     elif signum == signal.SIGINT:
-      _announce('[launcher] second Ctrl-C: killing every process now, '
-                'without a checkpoint (the last one on disk is kept).')
+      signal_flags.announce('[launcher] second Ctrl-C: killing every process '
+                            'now, without a checkpoint (the last one on disk '
+                            'is kept).')
       self._kill_now()
       os._exit(exit_codes.INTERRUPTED)  # pylint: disable=protected-access
 

@@ -38,6 +38,7 @@ import time
 from typing import Optional
 
 from impala_tf import process_group
+from impala_tf import signal_flags
 from impala_tf.experiments import member_process
 from impala_tf.experiments import sweep_results as results_lib
 
@@ -47,15 +48,8 @@ _POLL_SECS = 0.2
 _KILL_WAIT_SECS = 10.0
 
 
-def _announce(message):
-  """One line to stderr, safe inside a signal handler."""
-  try:
-    os.write(2, (message + '\n').encode('utf-8', 'replace'))
-  except OSError:
-    pass
 
-
-class Interrupts:
+class Interrupts(signal_flags.SignalFlags):
   """SIGINT/SIGTERM of the sweep, as flags the runner polls.
 
   The first asks for a clean stop (``stop_requested``); a second SIGINT
@@ -64,35 +58,23 @@ class Interrupts:
   """
 
   def __init__(self, name='impala_tf.sweep'):
+    super().__init__()
     self._name = name
     self.stop_requested = False
     self.kill_now = False
     self.reason = None
-    self._previous = {}
 
-  def install(self):
-    for signum in (signal.SIGINT, signal.SIGTERM):
-      self._previous[signum] = signal.signal(signum, self._handle)
-    return self
-
-  def uninstall(self):
-    for signum, handler in self._previous.items():
-      signal.signal(signum, signal.SIG_DFL if handler is None else handler)
-    self._previous = {}
-
-  def _handle(self, signum, frame):
-    del frame
-    name = signal.Signals(signum).name
+  def on_signal(self, signum, name):
     if not self.stop_requested:
       self.stop_requested = True
       self.reason = name
-      _announce(f'{self._name}: received {name}; stopping the running '
-                'members (they checkpoint). Ctrl-C again to kill them at '
-                'once.')
+      signal_flags.announce(
+          f'{self._name}: received {name}; stopping the running members '
+          '(they checkpoint). Ctrl-C again to kill them at once.')
     elif signum == signal.SIGINT and not self.kill_now:
       self.kill_now = True
-      _announce(f'{self._name}: second Ctrl-C: killing the running '
-                'members now, without a checkpoint.')
+      signal_flags.announce(f'{self._name}: second Ctrl-C: killing the '
+                            'running members now, without a checkpoint.')
 
 
 @dataclasses.dataclass(frozen=True)
