@@ -17,7 +17,9 @@ PYTHON=${PYTHON:-.venv/bin/python}
 "$PYTHON" -m impala_tf.compare results/breakout_run --eval_dir=results/breakout_eval \
   --out=results/breakout_report
 
-# Our Table 2 on Breakout: the four corrections without and with replay, one sweep.
+# Our Table 2 on Breakout: the four corrections without and with replay, one sweep, at 20M frames
+# per arm (in progress) and at 5M.
+"$PYTHON" -m impala_tf.compare results/table2_breakout_20m --out=results/table2_breakout_20m_report
 "$PYTHON" -m impala_tf.compare results/table2_breakout --out=results/table2_breakout_report
 
 # Our Fig. E.1 on Catch: the four corrections at policy lags 0, 8 and 32, two seeds each.
