@@ -582,3 +582,11 @@ def test_bad_input_is_one_sentence(tmp_path, case, expected):
   if case == 'no_metrics':
     assert 'has no metrics.csv' in lines[0]
   assert not os.path.exists(tmp_path / 'out' / 'report.md')
+
+
+def test_seeds_of_one_setting_are_seeds_whatever_they_print_or_save():
+  seeds = [{'seed': 1, 'progress_secs': 5.0, 'logdir': 'a'},
+           {'seed': 2, 'progress_secs': 60.0, 'logdir': 'b',
+            'experiment': 'train'}]
+  assert not runs.settings_differ(seeds)
+  assert runs.settings_differ(seeds + [{'seed': 3, 'learning_rate': 1.0}])

@@ -12,9 +12,10 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 from impala_tf.comparison import final as final_lib
+from impala_tf.comparison import runs as runs_lib
 from impala_tf.comparison import statistics
 
-SEED_FIELD = 'seed'
+SEED_FIELD = runs_lib.SEED_FIELD
 
 
 def arm_fields(fields: Sequence[str]) -> List[str]:

@@ -25,10 +25,11 @@ import json
 import math
 import os
 import re
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from impala_tf import config as config_lib
 from impala_tf import plot
 from impala_tf import scoring
 from impala_tf.scoring import references
@@ -45,8 +46,13 @@ SWEEP_STATE_FILE = 'sweep.json'  # impala_tf.sweep: {"settings": [...], ...}
 
 OTHER = 'other'  # Family of levels outside Atari-57 and DMLab-30 (catch).
 SUITES = (scoring.ATARI57, scoring.DMLAB30)
-# Config fields that differ between the seeds of one setting.
-_PER_RUN_FIELDS = ('logdir', 'seed')
+# Config fields that do not change what a run learns (where it writes, how
+# often it prints or saves, the experiment around it), and the defaults a
+# field missing from an older config.json stands for.
+_IGNORED_FIELDS = frozenset(config_lib.EXPERIMENT_FIELDS +
+                            config_lib.UNCOMPARED_FIELDS)
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(config_lib.Config)}
+SEED_FIELD = 'seed'
 
 KIND_RUN = 'run'
 KIND_SEEDS = 'seeds'
@@ -312,11 +318,19 @@ def read_run(path: str, eval_dir: Optional[str] = None) -> Run:
   return run
 
 
+def differing_fields(configs: Sequence[Optional[dict]]) -> List[str]:
+  """Config fields whose values differ between runs, leaving out those that
+  do not change what a run learns. A field missing from a config (written
+  by an older version) counts as its default."""
+  known = [c for c in configs if c]
+  keys = sorted({k for c in known for k in c} - _IGNORED_FIELDS)
+  return [k for k in keys
+          if len({repr(c.get(k, _DEFAULTS.get(k))) for c in known}) > 1]
+
+
 def settings_differ(configs: List[Optional[dict]]) -> bool:
-  """True if two known configs differ in anything but logdir and seed."""
-  known = [{k: v for k, v in c.items() if k not in _PER_RUN_FIELDS}
-           for c in configs if c]
-  return any(c != known[0] for c in known[1:])
+  """True if known configs differ in what a run learns beyond the seed."""
+  return any(k != SEED_FIELD for k in differing_fields(configs))
 
 
 def group_kind(path: str, runs: List[Run]) -> str:

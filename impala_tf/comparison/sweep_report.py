@@ -3,13 +3,11 @@ the paper's Table 2 statistic (mean final return of the best 3 settings), a
 Fig. E.2-style plot of every setting's final return, each member with its
 interval, and, when settings repeat with several seeds, the arms pooled."""
 
-import dataclasses
 import os
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 import numpy as np
 
-from impala_tf import config as config_lib
 from impala_tf.comparison import arms as arms_lib
 from impala_tf.comparison import comparing
 from impala_tf.comparison import corrections
@@ -19,29 +17,13 @@ from impala_tf.comparison import runs as runs_lib
 from impala_tf.comparison import statistics
 
 
-_IGNORED_FIELDS = frozenset(config_lib.EXPERIMENT_FIELDS +
-                            config_lib.UNCOMPARED_FIELDS)
-_DEFAULTS = {f.name: f.default for f in dataclasses.fields(config_lib.Config)}
-
-
-def differing_fields(configs: Sequence[Optional[dict]]) -> List[str]:
-  """Config fields whose values differ between members, leaving out those
-  that do not change what a run learns (its logdir, how often it prints or
-  saves, the experiment around it). A field missing from a config (written
-  by an older version) counts as its default."""
-  known = [c for c in configs if c]
-  keys = sorted({k for c in known for k in c} - _IGNORED_FIELDS)
-  return [k for k in keys
-          if len({repr(c.get(k, _DEFAULTS.get(k))) for c in known}) > 1]
-
-
 def sweep_section(c: comparing.EntryComparison, settings: comparing.Settings,
                   out_dir: str) -> List[str]:
   """Paper Table 2 statistic and Fig. E.2-style plot for a settings group."""
   best = statistics.TABLE2_BEST
   lines = [f'### {c.label}', '']
   configs = {run.name: run.config for run in c.entry.runs}
-  fields = differing_fields(list(configs.values()))
+  fields = runs_lib.differing_fields(list(configs.values()))
   summary_rows = []
   for level in sorted(c.results):
     result = c.results[level]
@@ -134,6 +116,6 @@ def sweeps_section(comparisons: Sequence[comparing.EntryComparison],
   for c in sweeps:
     lines += sweep_section(c, settings, out_dir)
   if any(corrections.is_correction_sweep(
-      differing_fields([run.config for run in c.entry.runs])) for c in sweeps):
+      runs_lib.differing_fields([run.config for run in c.entry.runs])) for c in sweeps):
     lines += corrections.paper_lines()
   return lines
