@@ -63,3 +63,35 @@ class SignalFlags:
   def _handle(self, signum, frame):
     del frame
     self.on_signal(signum, signal.Signals(signum).name)
+
+
+class RaiseLater(SignalFlags):
+  """While installed (a ``with`` block), SIGINT, SIGTERM and SIGHUP are
+  recorded and ``raise_if_received()`` raises KeyboardInterrupt at a safe
+  point of the caller's loop (the benchmark's distributed rows), as the
+  benchmark's own handlers would have: no argument for Ctrl-C, the signal's
+  name for the others. A signal received during the block and not raised
+  yet is raised on leaving it.
+  """
+
+  SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+  def __init__(self):
+    super().__init__()
+    self.received = None  # The first signal number, once one came.
+
+  def on_signal(self, signum, name):
+    if self.received is None:
+      self.received = signum
+
+  def raise_if_received(self):
+    if self.received == signal.SIGINT:
+      raise KeyboardInterrupt
+    if self.received is not None:
+      raise KeyboardInterrupt(signal.Signals(self.received).name)
+
+  def __exit__(self, exc_type, *unused):
+    self.uninstall()
+    if exc_type is None:
+      self.raise_if_received()
+    return False

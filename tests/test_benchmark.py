@@ -18,6 +18,7 @@ import pytest
 
 from impala_tf import benchmarks
 from impala_tf import flags as flags_lib
+from impala_tf import signal_flags
 from impala_tf.benchmarks import distributed
 from impala_tf.benchmarks import projection
 from impala_tf.benchmarks import report
@@ -441,9 +442,9 @@ def test_interrupted_benchmark_stops_its_child_processes(
     (signal.SIGINT, ()), (signal.SIGTERM, ('SIGTERM',)),
     (signal.SIGHUP, ('SIGHUP',))])
 def test_signals_during_a_row_are_raised_only_at_safe_points(signum, args):
-  before = {s: signal.getsignal(s) for s in distributed.SignalsAsFlag.SIGNALS}
+  before = {s: signal.getsignal(s) for s in signal_flags.RaiseLater.SIGNALS}
   with pytest.raises(KeyboardInterrupt) as raised:
-    with distributed.SignalsAsFlag() as interrupts:
+    with signal_flags.RaiseLater() as interrupts:
       os.kill(os.getpid(), signum)
       time.sleep(0.1)  # Delivered here, but nothing is raised...
       assert interrupts.received == signum
@@ -457,10 +458,10 @@ def test_signals_during_a_row_are_raised_only_at_safe_points(signum, args):
 
 def test_a_signal_the_row_did_not_raise_is_raised_on_leaving_it():
   with pytest.raises(KeyboardInterrupt):
-    with distributed.SignalsAsFlag():
+    with signal_flags.RaiseLater():
       os.kill(os.getpid(), signal.SIGINT)
       time.sleep(0.1)
-  with distributed.SignalsAsFlag() as interrupts:  # None: nothing raised.
+  with signal_flags.RaiseLater() as interrupts:  # None: nothing raised.
     pass
   assert interrupts.received is None
 

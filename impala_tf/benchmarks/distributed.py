@@ -22,10 +22,9 @@ learner processes, actor processes and this (coordinating) process.
 Every child is started in its own session (a Ctrl-C at the terminal reaches
 only the benchmark, which then stops them) and is stopped when the row ends,
 whichever way it ends: SIGTERM, then SIGKILL after ``grace_secs``. While a row
-runs, Ctrl-C, SIGTERM and SIGHUP are only recorded (``SignalsAsFlag``) and
-turned into KeyboardInterrupt at a point of the row's loop where no
-subprocess call is under way. Logs and
-the run directory live in a temporary directory, removed afterwards; a child
+runs, Ctrl-C, SIGTERM and SIGHUP are only recorded (signal_flags.RaiseLater)
+and turned into KeyboardInterrupt at a point of the row's loop where no
+subprocess call is under way. Logs and the run directory live in a temporary directory, removed afterwards; a child
 that fails is reported with the end of its log.
 
 This module does not import TensorFlow.
@@ -312,38 +311,6 @@ def _failure(children, name, problem):
       f' Last lines of the log of {name}:\n{tail}' if tail else ''))
 
 
-class SignalsAsFlag(signal_flags.SignalFlags):
-  """While installed (a ``with`` block), SIGINT, SIGTERM and SIGHUP are
-  recorded (impala_tf.signal_flags says why) and ``raise_if_received()``
-  raises KeyboardInterrupt at a safe point of the row, as the benchmark's
-  own handlers would have: no argument for Ctrl-C, the signal's name for the
-  others. A signal received during the block and not raised yet is raised
-  on leaving it.
-  """
-
-  SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-  def __init__(self):
-    super().__init__()
-    self.received = None  # The first signal number, once one came.
-
-  def on_signal(self, signum, name):
-    if self.received is None:
-      self.received = signum
-
-  def raise_if_received(self):
-    if self.received == signal.SIGINT:
-      raise KeyboardInterrupt
-    if self.received is not None:
-      raise KeyboardInterrupt(signal.Signals(self.received).name)
-
-  def __exit__(self, exc_type, *unused):
-    self.uninstall()
-    if exc_type is None:
-      self.raise_if_received()
-    return False
-
-
 def _watch(children, lines, window, timeout_secs, row, interrupts):
   """Reads update lines until ``window`` is complete; RuntimeError if a
   child exits first or no update comes for ``timeout_secs``;
@@ -445,7 +412,7 @@ def measure_distributed(config, num_learners, num_actor_processes,
         progress_secs=1e9, summary_secs=1e9,
         connect_timeout_secs=float(timeout_secs))
     children = Children(workdir, grace_secs)
-    with SignalsAsFlag() as interrupts:
+    with signal_flags.RaiseLater() as interrupts:
       try:
         chief, learners = _start_cluster(children, config, num_learners,
                                          num_actor_processes, python)
