@@ -24,8 +24,9 @@ only the benchmark, which then stops them) and is stopped when the row ends,
 whichever way it ends: SIGTERM, then SIGKILL after ``grace_secs``. While a row
 runs, Ctrl-C, SIGTERM and SIGHUP are only recorded (signal_flags.RaiseLater)
 and turned into KeyboardInterrupt at a point of the row's loop where no
-subprocess call is under way. Logs and the run directory live in a temporary directory, removed afterwards; a child
-that fails is reported with the end of its log.
+subprocess call is under way. Logs and the run directory live in a temporary
+directory, removed afterwards; a child that fails is reported with the end of
+its log.
 
 This module does not import TensorFlow.
 """
