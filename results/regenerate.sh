@@ -18,7 +18,7 @@ PYTHON=${PYTHON:-.venv/bin/python}
   --out=results/breakout_report
 
 # Our Table 2 on Breakout: the four corrections without and with replay, one sweep, at 20M frames
-# per arm (in progress) and at 5M.
+# per arm and at 5M.
 "$PYTHON" -m impala_tf.compare results/table2_breakout_20m --out=results/table2_breakout_20m_report
 "$PYTHON" -m impala_tf.compare results/table2_breakout --out=results/table2_breakout_report
 
